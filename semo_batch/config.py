@@ -1,0 +1,152 @@
+"""Feature configuration: the parameters that change the numbers.
+
+A :class:`FeatureConfig` is frozen; its :meth:`~FeatureConfig.fingerprint` is
+written into every store chunk and every model, so that rows made by other
+parameters (or by another version of the feature code) are never mixed in
+silently.  Run options such as ``jobs`` or progress never appear here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["FeatureSet", "FeatureConfig", "FEATURE_SETS", "DEFAULT_FEATURE_SET", "get_config"]
+
+
+class FeatureSet(str, enum.Enum):
+    """The named feature sets."""
+
+    #: The notebook's 193 numbers: mel, chroma and MFCC means plus the zero-crossing count.
+    SEED = "seed"
+    #: The default set for emotion: prosody, voice quality and spectral functionals.
+    EMO = "emo"
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureConfig:
+    """Parameters of one feature set.
+
+    Attributes:
+        name: the feature set this configures.
+        version: bumped whenever the feature code changes its numbers.
+        sample_rate: analysis rate in Hz; every file is resampled to it (soxr).
+        n_fft: FFT size in samples.
+        win_length: analysis window (Hann) in samples, ``<= n_fft``.
+        hop_length: frame step in samples.
+        center: pad the signal by ``n_fft // 2`` on both sides (librosa's ``center``).
+        pad_mode: ``"reflect"`` or ``"constant"`` padding when ``center``.
+        n_mels: mel bands (Slaney scale and area normalization).
+        fmin: lowest mel frequency in Hz.
+        fmax: highest mel frequency in Hz; ``None`` for ``sample_rate / 2``.
+        n_mfcc: MFCCs kept (DCT-II, orthonormal, of the log-power mel spectrogram).
+        n_chroma: chroma bins per octave (0: no chroma).
+        f0_min: lowest F0 searched, Hz.
+        f0_max: highest F0 searched, Hz.
+        min_duration: shorter files are refused, seconds.
+    """
+
+    name: str
+    version: int
+    sample_rate: int
+    n_fft: int
+    win_length: int
+    hop_length: int
+    center: bool = True
+    pad_mode: str = "constant"
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float | None = None
+    n_mfcc: int = 40
+    n_chroma: int = 0
+    f0_min: float = 70.0
+    f0_max: float = 500.0
+    min_duration: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.win_length > self.n_fft:
+            raise ConfigError(f"win_length ({self.win_length}) must be <= n_fft ({self.n_fft})")
+        if self.pad_mode not in ("reflect", "constant"):
+            raise ConfigError(f"pad_mode must be one of {{'reflect', 'constant'}}. Got {self.pad_mode!r} instead.")
+
+    @property
+    def mel_fmax(self) -> float:
+        return float(self.fmax) if self.fmax is not None else self.sample_rate / 2.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        """A 16-hex-digit digest of every parameter; equal digests mean equal numbers."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureConfig:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - fields
+        if unknown:
+            raise ConfigError(f"unknown feature parameters: {sorted(unknown)}")
+        return cls(**d)
+
+
+#: The notebook's parameters (see shared/SEED.md): native 48 kHz, librosa defaults of the
+#: 0.8 era (reflect padding), 128 mel bands, 24 chroma bins, 40 MFCCs.
+_SEED = FeatureConfig(
+    name=FeatureSet.SEED.value,
+    version=1,
+    sample_rate=48_000,
+    n_fft=2048,
+    win_length=2048,
+    hop_length=512,
+    center=True,
+    pad_mode="reflect",
+    n_mels=128,
+    n_mfcc=40,
+    n_chroma=24,
+    min_duration=0.05,
+)
+
+#: Speech at 16 kHz: 40 ms Hann windows (long enough for a 70 Hz pitch period three
+#: times over) zero-padded to 1024, 10 ms hop; 40 mel bands up to 8 kHz, 20 MFCCs.
+_EMO = FeatureConfig(
+    name=FeatureSet.EMO.value,
+    version=1,
+    sample_rate=16_000,
+    n_fft=1024,
+    win_length=640,
+    hop_length=160,
+    center=True,
+    pad_mode="constant",
+    n_mels=40,
+    fmin=0.0,
+    fmax=8000.0,
+    n_mfcc=20,
+    n_chroma=0,
+    f0_min=70.0,
+    f0_max=500.0,
+    min_duration=0.1,
+)
+
+FEATURE_SETS: dict[str, FeatureConfig] = {c.name: c for c in (_SEED, _EMO)}
+DEFAULT_FEATURE_SET = FeatureSet.EMO.value
+
+
+def get_config(name: str | FeatureSet) -> FeatureConfig:
+    """The configuration of a named feature set.
+
+    Raises:
+        ConfigError: for an unknown name, listing the known ones.
+    """
+    key = name.value if isinstance(name, FeatureSet) else str(name)
+    try:
+        return FEATURE_SETS[key]
+    except KeyError:
+        raise ConfigError(
+            f"The feature set must be one of {sorted(FEATURE_SETS)}. Got {key!r} instead."
+        ) from None

@@ -1,0 +1,59 @@
+"""The exception family of semo-batch.
+
+Every error a user can cause (a bad file, a bad folder, a model that does not
+match) is a :class:`SemoError` whose ``str()`` is one line naming the thing at
+fault and the problem, so that the CLI can print it and exit without a
+traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "SemoError",
+    "AudioError",
+    "ConfigError",
+    "StoreError",
+    "StoreLockedError",
+    "ModelError",
+    "Interrupted",
+]
+
+
+class SemoError(Exception):
+    """Base class: a problem the user can fix, with a one-line message."""
+
+
+class AudioError(SemoError):
+    """A file could not be turned into features.
+
+    Args:
+        path: the file at fault.
+        reason: what is wrong with it, one line, no trailing period.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = " ".join(str(reason).split())
+        super().__init__(f"{self.path}: {self.reason}")
+
+
+class ConfigError(SemoError):
+    """A bad option, job file or folder given by the user."""
+
+
+class StoreError(SemoError):
+    """The feature store is missing, empty or unreadable."""
+
+
+class StoreLockedError(StoreError):
+    """Another process is writing to the same store."""
+
+
+class ModelError(SemoError):
+    """A model directory is missing, tampered with, or does not match the data."""
+
+
+class Interrupted(SemoError):
+    """The run was stopped by the user (Ctrl-C); what was done is kept."""

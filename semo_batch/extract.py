@@ -1,0 +1,67 @@
+"""Per-file work, run in parallel workers: path -> metadata + features, or a failure.
+
+This module is what a worker process imports; it stays light (numpy,
+soundfile, soxr, scipy.fft) so that workers start fast and never load
+TensorFlow, polars or librosa.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import numpy as np
+
+from . import features
+from .audio import load
+from .config import FeatureConfig
+from .discover import AudioFile
+from .errors import AudioError
+from .naming import parse_ravdess
+
+__all__ = ["FileResult", "extract_file"]
+
+
+@dataclasses.dataclass
+class FileResult:
+    """The outcome for one file: ``features`` set on success, ``error`` on failure.
+
+    Attributes:
+        file: the file.
+        size: bytes on disk (-1 when it could not be read).
+        mtime_ns: modification time in ns since the epoch.
+        meta: sample_rate, channels, duration, format and the parsed name fields.
+        features: float32 [shape=(n_features,)] or ``None``.
+        error: one-line reason (without the path) or ``None``.
+    """
+
+    file: AudioFile
+    size: int
+    mtime_ns: int
+    meta: dict[str, Any]
+    features: np.ndarray | None = None
+    error: str | None = None
+
+
+def extract_file(file: AudioFile, config: FeatureConfig, max_duration: float | None) -> FileResult:
+    """Decode one file and compute its features; never raises for a bad file."""
+    try:
+        st = os.stat(file.path)
+        size, mtime_ns = int(st.st_size), int(st.st_mtime_ns)
+    except OSError:
+        size, mtime_ns = -1, 0
+    meta: dict[str, Any] = dict(parse_ravdess(os.path.basename(file.path)) or {})
+    try:
+        y, info = load(file.path, sr=config.sample_rate, min_duration=config.min_duration, max_duration=max_duration)
+        meta.update(sample_rate=info.sample_rate, channels=info.channels, duration=info.duration, format=info.format)
+        vec = features.extract(y, config)
+        if not np.isfinite(vec).all():
+            raise AudioError(file.path, "features are not finite (unexpected; please report)")
+    except AudioError as exc:
+        return FileResult(file, size, mtime_ns, meta, error=exc.reason)
+    except MemoryError:
+        return FileResult(file, size, mtime_ns, meta, error="out of memory while processing")
+    except Exception as exc:  # a bug or an exotic file must not kill the batch
+        return FileResult(file, size, mtime_ns, meta, error=f"unexpected {type(exc).__name__}: {exc}")
+    return FileResult(file, size, mtime_ns, meta, features=vec)

@@ -1,0 +1,306 @@
+"""The feature store: a folder of Parquet chunks that any Parquet engine reads.
+
+Layout::
+
+    STORE/
+      features/<feature_set>-<fingerprint>/part-<time>-<pid>-<seq>.parquet
+      failures/part-<time>-<pid>-<seq>.parquet
+      .lock                       held (flock) by the one process writing
+
+Each chunk is written to a hidden temporary name and renamed into place, so a
+run killed at any moment leaves only whole chunks; readers see ``*.parquet``
+files only.  Rows of different feature configurations live in different
+folders, keyed by the configuration's fingerprint, and every chunk carries the
+feature set, its parameters and the fingerprint in its Parquet metadata.
+
+When a file is featurized again (``--force``, or it changed on disk) a newer
+row is appended; :meth:`FeatureStore.scan` keeps the newest row per path.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import itertools
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__
+from .config import FeatureConfig
+from .errors import StoreError, StoreLockedError
+from .extract import FileResult
+from .naming import RAVDESS_COLUMNS
+
+__all__ = ["FeatureStore", "META_COLUMNS", "FAILURE_COLUMNS"]
+
+_META_KEY = b"semo_batch"
+
+#: Columns before the features, in order.
+META_COLUMNS: tuple[str, ...] = (
+    "path",
+    "relpath",
+    "root",
+    "size",
+    "mtime_ns",
+    "sample_rate",
+    "channels",
+    "duration",
+    "format",
+    *RAVDESS_COLUMNS,
+    "feature_set",
+    "fingerprint",
+    "written_at",
+)
+
+_META_TYPES: dict[str, pa.DataType] = {
+    "path": pa.string(),
+    "relpath": pa.string(),
+    "root": pa.string(),
+    "size": pa.int64(),
+    "mtime_ns": pa.int64(),
+    "sample_rate": pa.int32(),
+    "channels": pa.int16(),
+    "duration": pa.float64(),
+    "format": pa.string(),
+    "modality": pa.string(),
+    "vocal_channel": pa.string(),
+    "emotion": pa.string(),
+    "intensity": pa.string(),
+    "statement": pa.string(),
+    "repetition": pa.int8(),
+    "actor": pa.int16(),
+    "sex": pa.string(),
+    "feature_set": pa.string(),
+    "fingerprint": pa.string(),
+    "written_at": pa.timestamp("us", tz="UTC"),
+}
+
+FAILURE_COLUMNS: tuple[str, ...] = (
+    "path", "relpath", "root", "size", "mtime_ns", "reason", "feature_set", "fingerprint", "written_at",
+)
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+class FeatureStore:
+    """A feature store folder.
+
+    Args:
+        path: the store folder (created on first write).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser().absolute()
+        self._lock_fd: int | None = None
+        self._seq = itertools.count()
+
+    def __repr__(self) -> str:
+        return f"FeatureStore({str(self.path)!r})"
+
+    # -- locations ---------------------------------------------------------------------------
+    @property
+    def features_dir(self) -> Path:
+        return self.path / "features"
+
+    @property
+    def failures_dir(self) -> Path:
+        return self.path / "failures"
+
+    def dataset_dir(self, config: FeatureConfig) -> Path:
+        """Folder holding the rows of one feature configuration."""
+        return self.features_dir / f"{config.name}-{config.fingerprint()}"
+
+    # -- locking -------------------------------------------------------------------------------
+    def __enter__(self) -> FeatureStore:
+        self.lock()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unlock()
+
+    def lock(self) -> None:
+        """Take the store's write lock (released when the process ends, even by SIGKILL).
+
+        Raises:
+            StoreLockedError: another process holds it.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            finally:
+                os.close(fd)
+            raise StoreLockedError(
+                f"{self.path}: store is being written by another semo-batch process (pid {holder}); "
+                "wait for it to finish or use another --store"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- writing -------------------------------------------------------------------------------
+    def _chunk_name(self) -> str:
+        stamp = _now().strftime("%Y%m%dT%H%M%S%f")
+        return f"part-{stamp}-{os.getpid()}-{next(self._seq):05d}.parquet"
+
+    def _write_atomic(self, table: pa.Table, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / self._chunk_name()
+        tmp = folder / f".{final.name}.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        try:
+            dfd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except OSError:
+            pass
+        return final
+
+    def write_rows(self, results: Sequence[FileResult], config: FeatureConfig, feature_names: Sequence[str]) -> Path | None:
+        """Append successful results as one chunk; returns its path (``None`` if empty)."""
+        ok = [r for r in results if r.features is not None]
+        if not ok:
+            return None
+        written_at = _now()
+        fp = config.fingerprint()
+        cols: dict[str, Any] = {
+            "path": [r.file.path for r in ok],
+            "relpath": [r.file.relpath for r in ok],
+            "root": [r.file.root for r in ok],
+            "size": [r.size for r in ok],
+            "mtime_ns": [r.mtime_ns for r in ok],
+        }
+        for key in ("sample_rate", "channels", "duration", "format", *RAVDESS_COLUMNS):
+            cols[key] = [r.meta.get(key) for r in ok]
+        cols["feature_set"] = [config.name] * len(ok)
+        cols["fingerprint"] = [fp] * len(ok)
+        cols["written_at"] = [written_at] * len(ok)
+        arrays = [pa.array(cols[c], type=_META_TYPES[c]) for c in META_COLUMNS]
+        matrix = np.stack([r.features for r in ok]).astype(np.float32, copy=False)
+        arrays += [pa.array(matrix[:, j]) for j in range(matrix.shape[1])]
+        fields = [pa.field(c, _META_TYPES[c]) for c in META_COLUMNS]
+        fields += [pa.field(n, pa.float32()) for n in feature_names]
+        meta = {
+            _META_KEY: json.dumps(
+                {
+                    "feature_set": config.name,
+                    "fingerprint": fp,
+                    "config": config.to_dict(),
+                    "feature_columns": list(feature_names),
+                    "semo_batch_version": __version__,
+                }
+            ).encode()
+        }
+        table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
+        return self._write_atomic(table, self.dataset_dir(config))
+
+    def write_failures(self, results: Sequence[FileResult], config: FeatureConfig) -> Path | None:
+        """Append failed results (path and one-line reason) as one chunk."""
+        bad = [r for r in results if r.error is not None]
+        if not bad:
+            return None
+        now = _now()
+        table = pa.table(
+            {
+                "path": pa.array([r.file.path for r in bad], pa.string()),
+                "relpath": pa.array([r.file.relpath for r in bad], pa.string()),
+                "root": pa.array([r.file.root for r in bad], pa.string()),
+                "size": pa.array([r.size for r in bad], pa.int64()),
+                "mtime_ns": pa.array([r.mtime_ns for r in bad], pa.int64()),
+                "reason": pa.array([r.error for r in bad], pa.string()),
+                "feature_set": pa.array([config.name] * len(bad), pa.string()),
+                "fingerprint": pa.array([config.fingerprint()] * len(bad), pa.string()),
+                "written_at": pa.array([now] * len(bad), pa.timestamp("us", tz="UTC")),
+            }
+        )
+        return self._write_atomic(table, self.failures_dir)
+
+    # -- reading -------------------------------------------------------------------------------
+    def _chunks(self, folder: Path) -> list[Path]:
+        return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """One entry per feature configuration in the store: name, fingerprint, config, chunks."""
+        out = []
+        if not self.features_dir.is_dir():
+            return out
+        for d in sorted(p for p in self.features_dir.iterdir() if p.is_dir()):
+            chunks = self._chunks(d)
+            if not chunks:
+                continue
+            out.append({**self.read_metadata(chunks[0]), "folder": str(d), "chunks": len(chunks)})
+        return out
+
+    @staticmethod
+    def read_metadata(chunk: Path) -> dict[str, Any]:
+        """The semo-batch metadata of one chunk."""
+        try:
+            md = pq.read_schema(chunk).metadata or {}
+            return json.loads(md[_META_KEY])
+        except (KeyError, ValueError, OSError, pa.ArrowException) as exc:
+            raise StoreError(f"{chunk}: not a semo-batch feature chunk ({exc})") from None
+
+    def existing_keys(self, config: FeatureConfig) -> set[tuple[str, int, int]]:
+        """``(path, size, mtime_ns)`` of every row already stored for ``config``."""
+        chunks = self._chunks(self.dataset_dir(config))
+        if not chunks:
+            return set()
+        df = pl.scan_parquet(chunks).select("path", "size", "mtime_ns").collect()
+        return set(df.iter_rows())
+
+    def scan(self, config: FeatureConfig) -> pl.LazyFrame:
+        """Lazy rows of one configuration, newest row per path.
+
+        Raises:
+            StoreError: when the store holds no rows for ``config``; the message
+                lists the configurations it does hold.
+        """
+        chunks = self._chunks(self.dataset_dir(config))
+        if not chunks:
+            have = ", ".join(f"{d['feature_set']} ({d['fingerprint']})" for d in self.datasets()) or "none"
+            raise StoreError(
+                f"{self.path}: no rows for feature set {config.name!r} (fingerprint {config.fingerprint()}); "
+                f"it holds: {have}. Run `semo-batch featurize DIR --store {self.path} --feature-set {config.name}`"
+            )
+        lf = pl.scan_parquet(chunks)
+        return lf.sort("written_at").unique(subset="path", keep="last", maintain_order=True).sort("path")
+
+    def failures(self) -> pl.DataFrame:
+        """Recorded failures, newest per path and configuration, without files that have since succeeded."""
+        chunks = self._chunks(self.failures_dir)
+        if not chunks:
+            return pl.DataFrame(schema={c: pl.String for c in ("path", "reason")})
+        df = pl.scan_parquet(chunks).sort("written_at").unique(subset=["path", "fingerprint"], keep="last").collect()
+        done = []
+        for d in self.datasets():
+            rows = pl.scan_parquet(self._chunks(Path(d["folder"]))).select("path", "written_at", "fingerprint")
+            done.append(rows.collect())
+        if done:
+            ok = pl.concat(done).group_by("path", "fingerprint").agg(pl.col("written_at").max().alias("ok_at"))
+            df = df.join(ok, on=["path", "fingerprint"], how="left")
+            df = df.filter(pl.col("ok_at").is_null() | (pl.col("ok_at") < pl.col("written_at"))).drop("ok_at")
+        return df.sort("path")
