@@ -1,0 +1,217 @@
+"""Every timed item of the benchmark suite, defined once for pytest-benchmark and for run.py.
+
+A :class:`Workload` is a callable doing one round of work over a fixed set of
+files, plus an optional per-round setup (a fresh store for featurize).  The
+per-file items run in this process on one core; featurize and predict run
+``jobs`` worker processes.  Speed is reported as files/s per core: files/s
+divided by the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import corpus
+from notebook_reference import notebook_features
+
+from semo_batch.audio import load
+from semo_batch.config import get_config
+from semo_batch.discover import AudioFile
+from semo_batch.extract import extract_file
+from semo_batch.features import extract
+from semo_batch.featurize import featurize
+
+__all__ = [
+    "Workload",
+    "REFERENCE_KEY",
+    "PER_FILE_KEYS",
+    "per_file_workloads",
+    "featurize_workload",
+    "predict_workload",
+    "PredictUnavailable",
+    "Scratch",
+]
+
+#: The item every speed is compared with.
+REFERENCE_KEY = "notebook"
+#: The per-file items, in table order.
+PER_FILE_KEYS = (REFERENCE_KEY, "decode-48k", "decode-16k", "extract-seed", "extract-emo", "file-seed", "file-emo")
+
+
+@dataclasses.dataclass
+class Workload:
+    """One benchmark item.
+
+    Attributes:
+        key: short id (``extract-seed``).
+        label: what the table calls it.
+        files: files processed per round.
+        workers: worker processes (the "cores" of files/s per core).
+        run: does one round; takes what ``setup`` returned.
+        setup: called before every round, untimed; returns ``run``'s argument.
+        teardown: called after every round with the same argument, untimed.
+    """
+
+    key: str
+    label: str
+    files: int
+    workers: int
+    run: Callable[[Any], Any]
+    setup: Callable[[], Any] = lambda: None
+    teardown: Callable[[Any], None] = lambda _arg: None
+
+
+class Scratch:
+    """Temporary stores and trees under the benchmark cache, removed on :meth:`close`."""
+
+    def __init__(self, prefix: str = "scratch") -> None:
+        self.root = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=corpus.cache_dir()))
+
+    def new_dir(self, name: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.root))
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _audio_files(paths: list[Path]) -> list[AudioFile]:
+    root = corpus.wav_root()
+    return [AudioFile(path=str(p), root=str(root), relpath=p.relative_to(root).as_posix()) for p in paths]
+
+
+def per_file_workloads(paths: list[Path]) -> list[Workload]:
+    """In-process, one file after the other: decode, extraction on arrays, file to vector, the notebook.
+
+    ``paths`` are WAV files; the decoded signals for the array-only items are
+    made here, once.
+    """
+    seed, emo = get_config("seed"), get_config("emo")
+    n = len(paths)
+    y48 = [load(p, sr=seed.sample_rate)[0] for p in paths]
+    y16 = [load(p, sr=emo.sample_rate)[0] for p in paths]
+    files = _audio_files(paths)
+
+    def decode(sr: int) -> Callable[[Any], Any]:
+        return lambda _arg: [load(p, sr=sr) for p in paths]
+
+    def features_of(signals: list[Any], config: Any) -> Callable[[Any], Any]:
+        return lambda _arg: [extract(y, config) for y in signals]
+
+    def file_to_vector(config: Any) -> Callable[[Any], Any]:
+        def run(_arg: Any) -> list[Any]:
+            out = [extract_file(f, config, None) for f in files]
+            bad = [r.error for r in out if r.error is not None]
+            if bad:
+                raise RuntimeError(f"{len(bad)} files failed, e.g. {bad[0]}")
+            return out
+
+        return run
+
+    items = [
+        Workload(REFERENCE_KEY, "notebook reference (file -> 193 numbers, librosa)", n, 1,
+                 lambda _arg: [notebook_features(p) for p in paths]),
+        Workload("decode-48k", "decode WAV, 48 kHz (seed: no resampling)", n, 1, decode(seed.sample_rate)),
+        Workload("decode-16k", "decode WAV + resample to 16 kHz (emo)", n, 1, decode(emo.sample_rate)),
+        Workload("extract-seed", "seed features of a decoded signal", n, 1, features_of(y48, seed)),
+        Workload("extract-emo", "emo features of a decoded signal", n, 1, features_of(y16, emo)),
+        Workload("file-seed", "file -> seed vector (decode + extract)", n, 1, file_to_vector(seed)),
+        Workload("file-emo", "file -> emo vector (decode + resample + extract)", n, 1, file_to_vector(emo)),
+    ]
+    # One-off costs are not steady state: librosa's numba JIT (about 1.5 s), filter banks, imports.
+    notebook_features(paths[0])
+    extract(y48[0], seed)
+    extract(y16[0], emo)
+    return items
+
+
+def featurize_workload(subset_root: Path, n_files: int, *, feature_set: str, jobs: int, scratch: Scratch) -> Workload:
+    """``featurize`` of a folder into a fresh store each round."""
+
+    def setup() -> Path:
+        return scratch.new_dir("store")
+
+    def run(store: Path) -> Any:
+        summary = featurize([subset_root], store, feature_set=feature_set, jobs=jobs)
+        if summary.done != n_files:
+            raise RuntimeError(f"featurize did {summary.done} of {n_files} files ({summary.failures[:1]})")
+        return summary
+
+    return Workload(
+        f"featurize-{feature_set}-j{jobs}",
+        f"featurize {n_files} files, {feature_set}, jobs={jobs} (fresh store)",
+        n_files,
+        jobs,
+        run,
+        setup,
+        lambda store: shutil.rmtree(store, ignore_errors=True),
+    )
+
+
+class PredictUnavailable(Exception):
+    """Why the predict benchmark cannot run here (the message is the skip reason)."""
+
+
+def _model_dir() -> Path:
+    env = os.environ.get("SEMO_BENCH_MODEL")
+    if env:
+        if not Path(env).is_dir():
+            raise PredictUnavailable(f"SEMO_BENCH_MODEL={env} is not a folder")
+        return Path(env)
+    bundled = corpus.REPO / "semo_batch" / "data" / "model"
+    if bundled.is_dir() and any(bundled.iterdir()):
+        return bundled
+    raise PredictUnavailable(
+        "no model to predict with: set SEMO_BENCH_MODEL to a model folder (semo-batch train) "
+        f"or ship one under {bundled}"
+    )
+
+
+def predict_workload(subset_root: Path, n_files: int, *, jobs: int) -> Workload:
+    """``predict_folders`` over the subset.
+
+    Raises:
+        PredictUnavailable: no ``semo_batch.predict.predict_folders`` yet, no model,
+            or a signature this benchmark does not know how to call.
+    """
+    try:
+        mod = importlib.import_module("semo_batch.predict")
+    except ModuleNotFoundError as exc:
+        raise PredictUnavailable(f"semo_batch.predict is not there yet ({exc})") from None
+    fn = getattr(mod, "predict_folders", None)
+    if fn is None:
+        raise PredictUnavailable("semo_batch.predict has no predict_folders yet")
+    params = inspect.signature(fn).parameters
+    known = {"roots", "model_dir", "jobs"}
+    missing = [
+        name
+        for name, p in params.items()
+        if name not in known
+        and p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    if missing:
+        raise PredictUnavailable(f"predict_folders needs arguments this benchmark does not pass: {missing}")
+    if "roots" not in params or "model_dir" not in params:
+        raise PredictUnavailable(f"predict_folders{inspect.signature(fn)} has no roots/model_dir parameters")
+    values = {"roots": [subset_root], "model_dir": _model_dir(), "jobs": jobs}
+    args, kwargs = [], {}
+    for name, p in params.items():
+        if name not in values:
+            continue
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY:
+            args.append(values[name])
+        else:
+            kwargs[name] = values[name]
+
+    def run(_arg: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return Workload(f"predict-j{jobs}", f"predict {n_files} files, jobs={jobs}", n_files, jobs, run)

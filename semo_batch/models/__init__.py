@@ -1,0 +1,295 @@
+"""Emotion classifiers behind one interface, and their safe save/load.
+
+:class:`EmotionClassifier` follows the scikit-learn contract: ``__init__``
+stores parameters, ``fit`` learns (state ends in ``_``) and returns ``self``,
+``predict``/``predict_proba`` check that it was fitted.  It chains optional
+speaker normalization, a standardizer fit on the training rows only, and one
+of the estimators in :data:`MODELS`.
+
+A model directory holds ``model.json`` (labels, feature set, fingerprint,
+scaler, parameters) and the estimator: ``model.keras`` (loaded in Keras safe
+mode) or ``model.skops`` (scikit-learn, loaded by skops with an explicit
+allow-list of types).  Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..config import FeatureConfig
+from ..errors import ModelError
+from .normalize import NORMALIZE_MODES, Standardizer, normalize_groups
+
+__all__ = ["MODELS", "DEFAULT_MODEL", "EmotionClassifier", "load_model", "NORMALIZE_MODES"]
+
+#: Model names and what they are.
+MODELS: dict[str, str] = {
+    "seed-dnn": "the notebook's dense network, unscaled inputs (reproduces its experiment)",
+    "dnn": "regularized dense network (dropout, L2, early stopping on validation loss)",
+    "logreg": "multinomial logistic regression (L2, balanced class weights)",
+    "svm": "RBF support vector machine with Platt-scaled probabilities (balanced class weights)",
+}
+DEFAULT_MODEL = "svm"
+
+# The scikit-learn and numpy types a saved model may contain; anything else is refused.
+_SKOPS_TRUSTED = [
+    "sklearn.svm._classes.SVC",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "numpy.ndarray",
+    "numpy.dtype",
+    "numpy.float64",
+    "numpy.int32",
+    "numpy.int64",
+    "builtins.dict",
+    "builtins.list",
+    "builtins.tuple",
+    "builtins.str",
+    "builtins.int",
+    "builtins.float",
+]
+
+
+def _make_sklearn(name: str, seed: int, params: dict[str, Any]) -> Any:
+    if name == "logreg":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=params.get("C", 0.05), max_iter=5000, class_weight="balanced", random_state=seed)
+    if name == "svm":
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import SVC
+
+        svc = SVC(C=params.get("C", 10.0), gamma=params.get("gamma", "scale"), kernel="rbf", class_weight="balanced")
+        # Platt scaling fit on internal folds, one SVC refit on all rows (what SVC(probability=True) did).
+        return CalibratedClassifierCV(svc, method="sigmoid", cv=5, ensemble=False)
+    raise ModelError(f"The model must be one of {sorted(MODELS)}. Got {name!r} instead.")
+
+
+class EmotionClassifier:
+    """Speaker normalization -> standardizer -> estimator.
+
+    Args:
+        model: a name from :data:`MODELS`.
+        feature_config: the features the model consumes (its fingerprint is saved).
+        feature_columns: column names, in order.
+        normalize_by: ``None`` or the grouping used to z-score features per speaker
+            at training time (``"actor"``); predictions then need groups too.
+        seed: random seed for the estimator and network.
+        params: estimator parameters (``C``, ``gamma``, ``epochs``).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        feature_config: FeatureConfig,
+        feature_columns: Sequence[str],
+        normalize_by: str | None = None,
+        seed: int = 0,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        if model not in MODELS:
+            raise ModelError(f"The model must be one of {sorted(MODELS)}. Got {model!r} instead.")
+        self.model = model
+        self.feature_config = feature_config
+        self.feature_columns = list(feature_columns)
+        self.normalize_by = normalize_by if normalize_by not in (None, "none") else None
+        self.seed = seed
+        self.params = dict(params or {})
+
+    @property
+    def scales_inputs(self) -> bool:
+        """The notebook's network saw raw features; every other model sees standardized ones."""
+        return self.model != "seed-dnn"
+
+    def _prepare(self, X: np.ndarray, groups: Sequence[Any] | None) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if self.normalize_by is not None:
+            if groups is None:
+                raise ModelError(
+                    f"this model was trained with features normalized per {self.normalize_by}; "
+                    "give groups (predict --normalize-by actor|folder|batch)"
+                )
+            X = normalize_groups(X, groups)
+        if self.scales_inputs:
+            return self.scaler_.transform(X)
+        return X.astype(np.float32)
+
+    def fit(
+        self, X: np.ndarray, y: Sequence[str], *, groups: Sequence[Any] | None = None, labels: Sequence[str] | None = None
+    ) -> EmotionClassifier:
+        """Learn from features ``X`` [shape=(n, k)] and label strings ``y``.
+
+        Args:
+            groups: the speaker (or other group) of each row; required with ``normalize_by``,
+                and used to hold whole speakers out for the network's validation set.
+            labels: the label vocabulary in order (default: the sorted labels of ``y``).
+        """
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=object)
+        if X.ndim != 2 or X.shape[1] != len(self.feature_columns):
+            raise ModelError(f"expected {len(self.feature_columns)} feature columns, got array of shape {X.shape}")
+        self.labels_ = list(labels) if labels is not None else sorted(set(y.tolist()))
+        index = {lab: i for i, lab in enumerate(self.labels_)}
+        yi = np.array([index[v] for v in y])
+        if self.normalize_by is not None and groups is None:
+            raise ModelError(f"normalize_by={self.normalize_by!r} needs the group of every row")
+        Xn = normalize_groups(X, groups) if self.normalize_by is not None else X
+        self.scaler_ = Standardizer().fit(Xn)
+        Xs = self.scaler_.transform(Xn) if self.scales_inputs else Xn.astype(np.float32)
+        counts = np.bincount(yi, minlength=len(self.labels_))
+        self.history_: dict[str, list[float]] = {}
+        if self.model in ("seed-dnn", "dnn"):
+            from .keras_nets import KerasNet
+
+            arch = "seed" if self.model == "seed-dnn" else "regularized"
+            net = KerasNet(architecture=arch, seed=self.seed, epochs=self.params.get("epochs"))
+            if arch == "seed":
+                net.fit(Xs, yi, n_classes=len(self.labels_))
+            else:
+                weights = {i: len(yi) / (len(counts) * max(c, 1)) for i, c in enumerate(counts)}
+                validation = None
+                if groups is not None and len(set(np.asarray(groups).tolist())) >= 4:
+                    from sklearn.model_selection import GroupShuffleSplit
+
+                    tr, va = next(GroupShuffleSplit(1, test_size=0.15, random_state=self.seed).split(Xs, yi, groups))
+                    net.fit(Xs[tr], yi[tr], n_classes=len(self.labels_), class_weight=weights,
+                            validation=(Xs[va], yi[va]))
+                    validation = True
+                if validation is None:
+                    net.fit(Xs, yi, n_classes=len(self.labels_), class_weight=weights)
+            self.estimator_ = net
+            self.history_ = net.history_
+        else:
+            est = _make_sklearn(self.model, self.seed, self.params)
+            est.fit(Xs, yi)
+            self.estimator_ = est
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "estimator_"):
+            raise ModelError("This EmotionClassifier instance is not fitted yet. Call 'fit' first.")
+
+    def predict_proba(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> np.ndarray:
+        """Class probabilities [shape=(n, len(labels_))], rows summing to 1."""
+        self._check_fitted()
+        Xs = self._prepare(X, groups)
+        proba = np.asarray(self.estimator_.predict_proba(Xs), dtype=np.float64)
+        if proba.shape[1] != len(self.labels_):  # a class absent from training
+            full = np.zeros((proba.shape[0], len(self.labels_)))
+            full[:, np.asarray(self.estimator_.classes_)] = proba
+            proba = full
+        return proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
+
+    def predict(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> np.ndarray:
+        """Predicted label strings [shape=(n,)]."""
+        proba = self.predict_proba(X, groups=groups)
+        return np.asarray(self.labels_, dtype=object)[proba.argmax(axis=1)]
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, model_dir: str | Path) -> Path:
+        """Write ``model.json`` and the estimator into ``model_dir`` (created)."""
+        self._check_fitted()
+        d = Path(model_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        if self.model in ("seed-dnn", "dnn"):
+            self.estimator_.save(d / "model.keras")
+            weights = "model.keras"
+        else:
+            import skops.io as sio
+
+            sio.dump(self.estimator_, d / "model.skops")
+            weights = "model.skops"
+        meta = {
+            "format": 1,
+            "semo_batch_version": __version__,
+            "model": self.model,
+            "params": self.params,
+            "seed": self.seed,
+            "labels": self.labels_,
+            "normalize_by": self.normalize_by,
+            "feature_set": self.feature_config.name,
+            "fingerprint": self.feature_config.fingerprint(),
+            "feature_config": self.feature_config.to_dict(),
+            "feature_columns": self.feature_columns,
+            "scaler": self.scaler_.to_dict(),
+            "weights": weights,
+        }
+        (d / "model.json").write_text(json.dumps(meta, indent=1))
+        if self.history_:
+            (d / "history.json").write_text(json.dumps(self.history_))
+        return d
+
+
+def load_model(model_dir: str | Path) -> EmotionClassifier:
+    """Load a model directory without executing anything from it.
+
+    Raises:
+        ModelError: missing, truncated or tampered files, unknown types, or a
+            feature fingerprint that this version of the feature code does not produce.
+    """
+    from ..config import get_config
+
+    d = Path(model_dir)
+    meta_path = d / "model.json"
+    if not meta_path.is_file():
+        raise ModelError(f"{d}: not a model directory (no model.json); train one with `semo-batch train`")
+    try:
+        meta = json.loads(meta_path.read_text())
+        cfg = FeatureConfig.from_dict(meta["feature_config"])
+        clf = EmotionClassifier(
+            meta["model"], feature_config=cfg, feature_columns=meta["feature_columns"],
+            normalize_by=meta.get("normalize_by"), seed=int(meta.get("seed", 0)), params=meta.get("params") or {},
+        )
+        clf.labels_ = [str(v) for v in meta["labels"]]
+        clf.scaler_ = Standardizer.from_dict(meta["scaler"], len(clf.feature_columns))
+        weights = meta["weights"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{meta_path}: unreadable or incomplete model description ({type(exc).__name__}: {exc})") from None
+    if cfg.fingerprint() != meta.get("fingerprint"):
+        raise ModelError(f"{meta_path}: feature fingerprint does not match its own parameters (tampered file?)")
+    try:
+        current = get_config(cfg.name)
+    except Exception:
+        current = None
+    if current is None or current.fingerprint() != cfg.fingerprint():
+        raise ModelError(
+            f"{d}: model was trained on feature set {cfg.name!r} with fingerprint {cfg.fingerprint()}, "
+            f"which this version of semo-batch does not compute"
+            + (f" (it computes {current.fingerprint()})" if current else "")
+            + "; retrain it with `semo-batch train`"
+        )
+    try:
+        if weights == "model.keras" and clf.model in ("seed-dnn", "dnn"):
+            from .keras_nets import KerasNet
+
+            clf.estimator_ = KerasNet.load(d / weights, architecture="seed" if clf.model == "seed-dnn" else "regularized")
+        elif weights == "model.skops" and clf.model in ("logreg", "svm"):
+            import skops.io as sio
+
+            path = d / weights
+            untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in _SKOPS_TRUSTED]
+            if untrusted:
+                raise ModelError(f"{path}: refuses to load types outside the allow-list: {untrusted}")
+            clf.estimator_ = sio.load(path, trusted=_SKOPS_TRUSTED)
+        else:
+            raise ModelError(f"{meta_path}: weights {weights!r} do not fit model {clf.model!r}")
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"{d / weights}: cannot load model weights ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    n_out = None
+    est = clf.estimator_
+    if hasattr(est, "classes_"):
+        n_out = int(np.max(est.classes_)) + 1
+    if n_out is not None and n_out > len(clf.labels_):
+        raise ModelError(f"{d}: the estimator knows {n_out} classes but model.json lists {len(clf.labels_)} labels")
+    return clf

@@ -1,0 +1,65 @@
+"""Feature scaling: per-speaker (or any group) z-scoring, then a global standardizer.
+
+Both are plain arrays saved as JSON, so a model directory needs no pickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Standardizer", "normalize_groups", "NORMALIZE_MODES"]
+
+#: How ``predict`` groups files for speaker normalization.
+NORMALIZE_MODES = ("none", "actor", "folder", "batch")
+_EPS = 1e-6
+
+
+class Standardizer:
+    """z-score each column with statistics learned on the training split only."""
+
+    def fit(self, X: np.ndarray) -> Standardizer:
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.scale_ = np.where(std < _EPS, 1.0, std)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.mean_) / self.scale_).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], n_features: int) -> Standardizer:
+        self = cls()
+        self.mean_ = np.asarray(d["mean"], dtype=np.float64)
+        self.scale_ = np.asarray(d["scale"], dtype=np.float64)
+        if self.mean_.shape != (n_features,) or self.scale_.shape != (n_features,):
+            raise ValueError(f"scaler has {self.mean_.shape} values for {n_features} features")
+        return self
+
+
+def normalize_groups(X: np.ndarray, groups: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """z-score every column within each group (speaker normalization).
+
+    Args:
+        X: features [shape=(n, k)].
+        groups: a group key per row (actor, folder, ...); rows of a one-file group
+            are centred but not scaled.
+
+    Returns:
+        float64 [shape=(n, k)].
+    """
+    X = np.asarray(X, dtype=np.float64)
+    g = np.asarray(groups, dtype=object)
+    out = np.empty_like(X)
+    for key in dict.fromkeys(g.tolist()):
+        idx = np.flatnonzero(g == key)
+        block = X[idx]
+        mu = block.mean(axis=0)
+        sd = block.std(axis=0) if len(idx) > 1 else np.ones(X.shape[1])
+        out[idx] = (block - mu) / np.where(sd < _EPS, 1.0, sd)
+    return out

@@ -1,0 +1,138 @@
+"""Folders -> predictions: the featurize extraction path, in memory, then the model, then a CSV."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .audio import DEFAULT_MAX_DURATION
+from .discover import discover
+from .errors import ConfigError
+from .featurize import ProgressCallback
+from .models import NORMALIZE_MODES, EmotionClassifier, load_model
+from .naming import parse_ravdess
+from .parallel import map_files
+
+__all__ = ["predict_folders", "write_csv", "neutralize_cell"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_cell(value: Any) -> Any:
+    """Make a string cell inert in spreadsheets: a leading ``= + - @`` (or tab/CR) gets a ``'`` prefix."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _groups(paths: list[str], by: str) -> np.ndarray:
+    if by == "batch":
+        return np.zeros(len(paths), dtype=np.int64)
+    if by == "folder":
+        return np.array([os.path.dirname(p) for p in paths], dtype=object)
+    if by == "actor":
+        out = []
+        for p in paths:
+            f = parse_ravdess(os.path.basename(p))
+            if f is None:
+                raise ConfigError(f"{p}: --normalize-by actor needs RAVDESS file names; use folder or batch")
+            out.append(f["actor"])
+        return np.array(out, dtype=np.int64)
+    raise ConfigError(f"The normalize-by value must be one of {set(NORMALIZE_MODES)}. Got {by!r} instead.")
+
+
+def predict_folders(
+    roots: Iterable[str | os.PathLike[str]],
+    model_dir: str | os.PathLike[str] | EmotionClassifier = "semo-model",
+    *,
+    jobs: int | None = None,
+    normalize_by: str | None = None,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
+    follow_symlinks: bool = False,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> pl.DataFrame:
+    """Predict the emotion of every audio file under ``roots``.
+
+    Args:
+        model_dir: a model directory (or a loaded classifier); its feature set is used.
+        normalize_by: for models trained with speaker normalization, how files are
+            grouped here: ``actor`` (parsed from RAVDESS names), ``folder`` (each parent
+            folder is one speaker) or ``batch`` (all files together).  Default: ``folder``
+            for such models; ignored (must be ``none``) for others.
+
+    Returns:
+        One row per file, sorted by path: ``path``, ``emotion``, ``confidence``,
+        ``p_<label>`` per class, and ``error`` (empty when fine; the reason otherwise,
+        with null predictions).
+    """
+    clf = model_dir if isinstance(model_dir, EmotionClassifier) else load_model(model_dir)
+    if clf.normalize_by is None and normalize_by not in (None, "none"):
+        raise ConfigError(
+            f"this model was trained without speaker normalization; --normalize-by {normalize_by} would feed it "
+            "numbers it never saw. Train with --normalize-by to use it"
+        )
+    files = discover(roots, follow_symlinks=follow_symlinks)
+    paths: list[str] = []
+    errors: list[str] = []
+    rows: list[np.ndarray | None] = []
+    done = 0
+    for res in map_files(
+        files, clf.feature_config, jobs=jobs, max_duration=max_duration, backend=backend, scheduler=scheduler
+    ):
+        paths.append(res.file.path)
+        errors.append(res.error or "")
+        rows.append(res.features)
+        done += 1
+        if progress is not None:
+            progress(done, len(files))
+    ok = np.array([r is not None for r in rows], dtype=bool)
+    proba = np.full((len(rows), len(clf.labels_)), np.nan)
+    if ok.any():
+        X = np.stack([r for r in rows if r is not None]).astype(np.float64)
+        groups = None
+        if clf.normalize_by is not None:
+            by = normalize_by if normalize_by not in (None, "none") else "folder"
+            groups = _groups([p for p, k in zip(paths, ok) if k], by)
+        proba[ok] = clf.predict_proba(X, groups=groups)
+    labels = np.asarray(clf.labels_, dtype=object)
+    best = np.where(ok, np.nan_to_num(proba, nan=-1.0).argmax(axis=1), 0)
+    data: dict[str, Any] = {
+        "path": paths,
+        "emotion": [labels[b] if k else None for b, k in zip(best, ok)],
+        "confidence": [float(proba[i, b]) if k else None for i, (b, k) in enumerate(zip(best, ok))],
+    }
+    for j, lab in enumerate(clf.labels_):
+        data[f"p_{lab}"] = [float(v) if k else None for v, k in zip(proba[:, j], ok)]
+    data["error"] = errors
+    schema = {"path": pl.String, "emotion": pl.String, "confidence": pl.Float64}
+    schema |= {f"p_{lab}": pl.Float64 for lab in clf.labels_}
+    schema["error"] = pl.String
+    return pl.DataFrame(data, schema=schema).sort("path")
+
+
+def write_csv(df: pl.DataFrame, out: str | os.PathLike[str]) -> Path:
+    """Write predictions as CSV, safe to open in a spreadsheet (see :func:`neutralize_cell`).
+
+    Probabilities are written with 6 decimals; the file is written to a temporary
+    name and renamed, so a reader never sees half a file.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(df.columns)
+        for row in df.iter_rows():
+            w.writerow(
+                ["" if v is None else f"{v:.6f}" if isinstance(v, float) else neutralize_cell(v) for v in row]
+            )
+    os.replace(tmp, out)
+    return out
