@@ -295,12 +295,15 @@ def inspect(
 
 @app.command()
 def report(
-    store: Annotated[Optional[Path], typer.Option(help="Feature store folder.")] = Path("semo-store"),
+    store: Annotated[Optional[Path], typer.Option(help="Feature store folder (default: ./semo-store if present).")] = None,
     model_dir: Annotated[Optional[Path], typer.Option(help="Model directory to include.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
 ) -> None:
     """Write one self-contained HTML report of the dataset and, given one, a model."""
     from .report import build_report
+
+    if store is None and (model_dir is None or Path("semo-store").is_dir()):
+        store = Path("semo-store")
 
     _run(build_report, store_path=store, model_dir=model_dir, out_html=output)
     typer.echo(f"wrote {output}")

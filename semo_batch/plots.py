@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .audio import DEFAULT_MAX_DURATION, AudioInfo, load
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
 from .naming import EMOTIONS, parse_ravdess
 
@@ -38,20 +39,21 @@ if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time
 __all__ = [
     "DPI",
     "INSPECT_PANELS",
-    "save_png",
-    "png_bytes",
-    "inspect_signal",
+    "ZOOM_SAMPLES",
+    "confusion_matrix_figure",
+    "dataset_overview_figure",
     "inspect_figure",
     "inspect_file",
-    "training_curves_figure",
-    "plot_training_curves",
-    "confusion_matrix_figure",
-    "plot_confusion_matrix",
+    "inspect_signal",
     "per_class_figure",
+    "plot_confusion_matrix",
     "plot_per_class",
-    "predictions_figure",
     "plot_predictions",
-    "dataset_overview_figure",
+    "plot_training_curves",
+    "png_bytes",
+    "predictions_figure",
+    "save_png",
+    "training_curves_figure",
 ]
 
 #: Resolution of saved PNGs, dots per inch: readable on screen, small on disk.
@@ -99,11 +101,15 @@ def png_bytes(fig: Figure, *, dpi: int = DPI) -> bytes:
     """
     from PIL import Image
 
-    fig.set_dpi(dpi)
-    fig.canvas.draw()
-    rgb = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB")
+    # Through a fast full-colour PNG rather than the canvas's pixel buffer, so that any
+    # figure works, whatever canvas (backend) it was made with.
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    full.seek(0)
+    with Image.open(full) as im:
+        palette = im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     buf = io.BytesIO()
-    rgb.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(buf, format="png", optimize=True)
+    palette.save(buf, format="png", optimize=True)
     return buf.getvalue()
 
 
@@ -124,6 +130,13 @@ def _colorbar(ax: Axes, mappable: Any, label: str) -> None:
     cb.set_label(label)
 
 
+def _integer_ticks(ax: Axes) -> None:
+    """Whole numbers only on the y axis (counts of files)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _label_order(labels: Iterable[str]) -> list[str]:
     """The RAVDESS emotions in code order first, then any other labels alphabetically."""
     seen = set(labels)
@@ -140,14 +153,15 @@ def _bars(ax: Axes, counts: Sequence[tuple[str, int]], *, xlabel: str, rotate: b
                   ha="right" if rotate else "center", parse_math=False)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("files")
+    _integer_ticks(ax)
     ax.margins(y=0.12)
 
 
 def _counts(values: Iterable[Any], *, order: Sequence[str] | None = None) -> list[tuple[str, int]]:
     """Occurrences of each value as text (``None`` becomes ``"unknown"``), in ``order`` if given."""
     c = Counter("unknown" if v is None else str(v) for v in values)
-    keys = [k for k in order if k in c] + sorted(set(c) - set(order)) if order is not None else sorted(c)
-    return [(k, c[k]) for k in keys]
+    first = [k for k in order or () if k in c]
+    return [(k, c[k]) for k in first + sorted(set(c) - set(first))]
 
 
 # -- one file, as the features see it ----------------------------------------------------------
@@ -155,15 +169,9 @@ def _resolve(feature_set: str | FeatureSet | FeatureConfig) -> FeatureConfig:
     return feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
 
 
-def _frame_extent(n_frames: int, config: FeatureConfig) -> tuple[float, float]:
-    """Time (s) of the left edge of the first frame's pixel and the right edge of the last."""
-    hop_s = config.hop_length / config.sample_rate
-    # Frame t is centred on sample t * hop with librosa-style centring, else n_fft / 2 later.
-    offset = 0.0 if config.center else config.n_fft / (2 * config.sample_rate)
-    return offset - hop_s / 2, offset + (n_frames - 0.5) * hop_s
-
-
 def _frame_times(n_frames: int, config: FeatureConfig) -> np.ndarray:
+    """Time (s) of each frame's centre [shape=(n_frames,)]."""
+    # Frame t is centred on sample t * hop with librosa-style centring, else n_fft / 2 later.
     offset = 0.0 if config.center else config.n_fft / (2 * config.sample_rate)
     return offset + np.arange(n_frames) * (config.hop_length / config.sample_rate)
 
@@ -202,9 +210,9 @@ def inspect_signal(y: np.ndarray, config: FeatureConfig, *, title: str = "") -> 
     sr, n_fft, hop = config.sample_rate, config.n_fft, config.hop_length
     spec = stft(y, config)
     d = emo_descriptors(y, config, spec)
-    n_frames = spec.n_frames
-    t_lo, t_hi = _frame_extent(n_frames, config)
-    times = _frame_times(n_frames, config)
+    times = _frame_times(spec.n_frames, config)  # the STFT always has at least one frame
+    half_hop = hop / (2 * sr)
+    t_lo, t_hi = float(times[0]) - half_hop, float(times[-1]) + half_hop  # image edges
     t_samples = np.arange(y.size) / sr
     has_f0 = bool(np.any(d["strength"] > 0))
 
@@ -226,15 +234,14 @@ def inspect_signal(y: np.ndarray, config: FeatureConfig, *, title: str = "") -> 
     # Zoom around the loudest frame: the detail behind the zero-crossing count.
     ax = axes["zoom"]
     n_zoom = min(ZOOM_SAMPLES, y.size)
-    loud = int(np.argmax(d["energy_db"])) if n_frames else 0
-    centre = int(round((times[loud] if n_frames else 0.0) * sr))
+    centre = round(float(times[int(np.argmax(d["energy_db"]))]) * sr)
     start = int(np.clip(centre - n_zoom // 2, 0, y.size - n_zoom))
     seg = y[start : start + n_zoom]
     zc = zero_crossings(seg)
     ts = (start + np.arange(n_zoom)) / sr
     ax.plot(ts, seg, ".-", lw=0.8, ms=2.5, color="tab:blue")
     ax.axhline(0.0, color="0.5", lw=0.6)
-    neg = np.signbit(seg) & (np.abs(seg) > 1e-10)
+    neg = np.signbit(seg) & (np.abs(seg) > 1e-10)  # zero_crossings' rule, for where they are
     cross = np.flatnonzero(neg[1:] != neg[:-1])
     ax.plot((ts[cross] + ts[cross + 1]) / 2, np.zeros(cross.size), "|", color="tab:red", ms=8)
     ax.set(
@@ -347,7 +354,7 @@ def inspect_signal(y: np.ndarray, config: FeatureConfig, *, title: str = "") -> 
     return fig
 
 
-def _inspect_title(path: Path, info: Any, config: FeatureConfig) -> str:
+def _inspect_title(path: Path, info: AudioInfo, config: FeatureConfig) -> str:
     lines = [path.name]
     fields = parse_ravdess(path.name)
     if fields is not None:
@@ -368,27 +375,25 @@ def inspect_figure(
     path: str | os.PathLike[str],
     *,
     feature_set: str | FeatureSet | FeatureConfig = DEFAULT_FEATURE_SET,
-    max_duration: float | None = None,
+    max_duration: float | None = DEFAULT_MAX_DURATION,
 ) -> Figure:
     """Decode ``path`` as featurize does and draw :func:`inspect_signal`.
 
     The title gives the file name, its parsed RAVDESS fields (when the name is one),
     and the file's and the analysis's sample rates.
 
+    Args:
+        path: any file featurize accepts.
+        feature_set: whose analysis to show: a name or a :class:`FeatureConfig`.
+        max_duration: refuse longer files (seconds); ``None``: no limit.
+
     Raises:
         AudioError: the file cannot be decoded (same checks as featurize).
         ConfigError: an unknown feature set.
     """
-    from .audio import DEFAULT_MAX_DURATION, load
-
     config = _resolve(feature_set)
     p = Path(path)
-    y, info = load(
-        p,
-        sr=config.sample_rate,
-        min_duration=config.min_duration,
-        max_duration=DEFAULT_MAX_DURATION if max_duration is None else max_duration,
-    )
+    y, info = load(p, sr=config.sample_rate, min_duration=config.min_duration, max_duration=max_duration)
     return inspect_signal(y, config, title=_inspect_title(p, info, config))
 
 
@@ -568,7 +573,8 @@ def predictions_figure(df: Any) -> Figure:
     _bars(ax, counts, xlabel="predicted emotion")
     ax.set_title(f"predicted labels ({len(labels)} files)")
     ax = fig.add_subplot(1, 2, 2, label="confidence")
-    ax.hist(conf, bins=np.linspace(0.0, 1.0, 21), color="tab:blue", edgecolor="white")
+    ax.hist(conf, bins=np.linspace(0.0, 1.0, 21).tolist(), color="tab:blue", edgecolor="white")
+    _integer_ticks(ax)
     if conf.size:
         med = float(np.median(conf))
         ax.axvline(med, color="tab:red", ls="--", label=f"median {med:.2f}")
@@ -617,6 +623,7 @@ def dataset_overview_figure(df: Any) -> Figure:
     ax = axes["duration"]
     dur = np.array([d for d in col("duration") if d is not None], dtype=np.float64)
     ax.hist(dur, bins=30, color="tab:blue", edgecolor="white")
+    _integer_ticks(ax)
     if dur.size:
         ax.set_title(f"durations: {dur.min():.2f}-{dur.max():.2f} s, median {np.median(dur):.2f} s")
     else:
