@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,8 @@ def _reason(exc: BaseException) -> str:
     msg = str(exc).strip().splitlines()
     text = msg[-1] if msg else type(exc).__name__
     # libsndfile repeats the path in its messages; the caller names the file already.
-    return text.replace("Error opening", "cannot open").strip()
+    text = re.sub(r"Error opening '.*?': ", "", text)
+    return re.sub(r"'[^']*': ", "", text).strip()
 
 
 def probe(path: str | Path) -> AudioInfo:
@@ -53,6 +55,12 @@ def probe(path: str | Path) -> AudioInfo:
         AudioError: when the file is missing, unreadable or not audio that libsndfile knows.
     """
     path = os.fspath(path)
+    if not os.path.lexists(path):
+        raise AudioError(path, "no such file")
+    if os.path.isdir(path):
+        raise AudioError(path, "is a directory, not a file")
+    if not os.path.exists(path):
+        raise AudioError(path, "broken symbolic link")
     try:
         info = sf.info(path)
     except PermissionError:

@@ -69,6 +69,11 @@ class FeatureConfig:
     min_duration: float = 0.1
 
     def __post_init__(self) -> None:
+        # 8000 (from a TOML file) and 8000.0 must give the same fingerprint.
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if "float" in str(f.type) and isinstance(v, int) and not isinstance(v, bool):
+                object.__setattr__(self, f.name, float(v))
         if self.win_length > self.n_fft:
             raise ConfigError(f"win_length ({self.win_length}) must be <= n_fft ({self.n_fft})")
         if self.pad_mode not in ("reflect", "constant"):

@@ -87,8 +87,13 @@ def map_files(
         return
     n_jobs = min(resolve_jobs(jobs), len(files))
     if n_jobs == 1:
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread, as in a worker, so jobs=1 and jobs=N give bit-identical rows.
         for f in files:
-            yield _work(f, config, max_duration)
+            with threadpool_limits(1):
+                res = _work(f, config, max_duration)
+            yield res
         return
     import joblib
 

@@ -26,7 +26,9 @@ def tone(freq: float, *, sr: int, duration: float, amp: float = 0.5, phase: floa
     return amp * np.sin(2 * np.pi * freq * t + phase)
 
 
-def harmonic_tone(f0: float, *, sr: int, duration: float, n_harmonics: int = 10, amp: float = 0.6) -> np.ndarray:
+def harmonic_tone(
+    f0: float, *, sr: int, duration: float, n_harmonics: int = 10, amp: float = 0.6
+) -> np.ndarray:
     """A stationary harmonic tone with 1/k amplitudes (a crude voiced sound), float64."""
     t = np.arange(int(round(duration * sr))) / sr
     y = np.zeros_like(t)
@@ -36,8 +38,15 @@ def harmonic_tone(f0: float, *, sr: int, duration: float, n_harmonics: int = 10,
     return y
 
 
-def _write(root: Path, name: str | Path, y: np.ndarray, sr: int, *, subtype: str | None = None,
-           format: str | None = None) -> Path:
+def _write(
+    root: Path,
+    name: str | Path,
+    y: np.ndarray,
+    sr: int,
+    *,
+    subtype: str | None = None,
+    format: str | None = None,
+) -> Path:
     path = root / name
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, np.asarray(y), sr, subtype=subtype, format=format)
@@ -52,8 +61,9 @@ def write_wav(tmp_path: Path) -> WriteWav:
     ``format`` is needed only when ``name`` has no extension soundfile knows.
     """
 
-    def write(name: str | Path, y: np.ndarray, sr: int, subtype: str | None = None,
-              format: str | None = None) -> Path:
+    def write(
+        name: str | Path, y: np.ndarray, sr: int, subtype: str | None = None, format: str | None = None
+    ) -> Path:
         return _write(tmp_path, name, y, sr, subtype=subtype, format=format)
 
     return write

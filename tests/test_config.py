@@ -65,11 +65,6 @@ def test_fingerprint_changes_with_each_parameter(field):
     assert changed.fingerprint() != base.fingerprint()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG config.py FeatureConfig: equal configs (fmax=8000 vs 8000.0, as a TOML job file "
-    "gives) get different fingerprints because json.dumps keeps int/float apart",
-)
 def test_equal_configs_have_equal_fingerprints():
     base = get_config("emo")
     from_toml = dataclasses.replace(base, fmin=0, fmax=8000, f0_min=70, f0_max=500)
@@ -83,7 +78,12 @@ def test_get_config_by_name_and_enum():
     assert get_config(DEFAULT_FEATURE_SET).name == "emo"
     seed = get_config("seed")
     assert (seed.sample_rate, seed.n_fft, seed.hop_length, seed.n_mels, seed.n_chroma, seed.n_mfcc) == (
-        48_000, 2048, 512, 128, 24, 40,
+        48_000,
+        2048,
+        512,
+        128,
+        24,
+        40,
     )
     assert seed.pad_mode == "reflect"
 

@@ -67,7 +67,14 @@ def test_fields_are_the_store_columns_in_order():
     f = parse_ravdess("03-01-05-01-01-01-12.wav")
     assert tuple(f) == RAVDESS_COLUMNS
     assert RAVDESS_COLUMNS == (
-        "modality", "vocal_channel", "emotion", "intensity", "statement", "repetition", "actor", "sex",
+        "modality",
+        "vocal_channel",
+        "emotion",
+        "intensity",
+        "statement",
+        "repetition",
+        "actor",
+        "sex",
     )
 
 

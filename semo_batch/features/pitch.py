@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import scipy.fft
 
 __all__ = ["estimate_tuning", "f0_autocorrelation"]
 
@@ -119,8 +120,8 @@ def f0_autocorrelation(
             are free of circular aliasing, so ``sr / f0_min`` must not exceed it.
 
     Returns:
-        ``(f0, strength)``, each [shape=(t,)]: F0 in Hz of the best lag, and the
-        normalised autocorrelation there (near 1 for a clean periodic frame, near 0
+        ``(f0, strength)``, each [shape=(t,)]: F0 in Hz of the best lag (0 where the
+        autocorrelation has no peak in the search range), and the normalised autocorrelation there (near 1 for a clean periodic frame, near 0
         for noise).  A caller decides voicing by thresholding ``strength``.
     """
     lag_min = max(int(np.floor(sr / f0_max)), 2)
@@ -129,22 +130,28 @@ def f0_autocorrelation(
     t = power.shape[0]
     if t == 0 or lag_max <= lag_min + 1:
         return np.zeros(t), np.zeros(t)
-    r = np.fft.irfft(power, n=n_fft, axis=1)[:, : lag_max + 2]
+    r = scipy.fft.irfft(power, n=n_fft, axis=1)[:, : lag_max + 2]
     r0 = r[:, :1]
     rw = _window_autocorrelation((win_length, n_fft))[: lag_max + 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         rn = np.where(r0 > 0, r / r0, 0.0) / rw
-    lags = np.arange(lag_min, lag_max + 1)
-    cand = rn[:, lag_min : lag_max + 1] - octave_cost * np.log2(lags * f0_min / sr)
-    best = np.argmax(cand, axis=1)
-    tau = lags[best]
-    rows = np.arange(t)
-    strength = rn[rows, tau]
-    # Parabolic refinement of the lag between its neighbours.
-    left, right = rn[rows, tau - 1], rn[rows, tau + 1]
-    curv = left + right - 2 * strength
+    # Judge every local maximum by the height of the parabola through it and its
+    # neighbours: at high F0 the period falls between whole-sample lags, and the raw
+    # samples would favour the sub-harmonic at twice the period.
+    seg = rn[:, lag_min - 1 : lag_max + 2]
+    left, mid, right = seg[:, :-2], seg[:, 1:-1], seg[:, 2:]
+    curv = left + right - 2 * mid
+    is_peak = (mid >= left) & (mid > right) & (curv < 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        delta = np.where(curv < 0, 0.5 * (left - right) / curv, 0.0)
+        delta = np.where(is_peak, 0.5 * (left - right) / curv, 0.0)
     delta = np.clip(np.nan_to_num(delta), -0.5, 0.5)
-    f0 = sr / (tau + delta)
+    height = mid - 0.25 * (left - right) * delta
+    lags = np.arange(lag_min, lag_max + 1)
+    tau_fine = lags[None, :] + delta
+    score = np.where(is_peak, height - octave_cost * np.log2(tau_fine * f0_min / sr), -np.inf)
+    best = np.argmax(score, axis=1)
+    rows = np.arange(t)
+    found = np.isfinite(score[rows, best])
+    strength = np.where(found, height[rows, best], 0.0)
+    f0 = np.where(found, sr / tau_fine[rows, best], 0.0)
     return f0.astype(np.float64), np.clip(np.nan_to_num(strength), 0.0, 1.0)

@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from conftest import CORPUS, CORPUS_BAD, make_corpus
+
+from semo_batch.config import get_config
+from semo_batch.discover import AudioFile
+from semo_batch.errors import StoreError, StoreLockedError
+from semo_batch.extract import FileResult
+from semo_batch.features import names
+from semo_batch.featurize import featurize
+from semo_batch.store import FAILURE_COLUMNS, META_COLUMNS, FeatureStore
+
+EMO = get_config("emo")
+SEED = get_config("seed")
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """A store holding the synthetic corpus in the emo set (jobs=1). Tests must not modify it."""
+    base = tmp_path_factory.mktemp("filled")
+    corpus = make_corpus(base / "corpus")
+    store = base / "store"
+    featurize([corpus], store, feature_set="emo", jobs=1)
+    return corpus, FeatureStore(store)
+
+
+def test_layout_of_a_store(filled):
+    corpus, fs = filled
+    ds = fs.dataset_dir(EMO)
+    assert ds == fs.path / "features" / f"emo-{EMO.fingerprint()}"
+    chunks = sorted(ds.iterdir())
+    assert len(chunks) == 1 and chunks[0].name.startswith("part-") and chunks[0].suffix == ".parquet"
+    assert [p.suffix for p in fs.failures_dir.iterdir()] == [".parquet"]
+    assert not list(fs.path.rglob("*.tmp"))  # temporaries were renamed into place
+    assert (fs.path / ".lock").is_file()
+
+
+def test_columns_and_types(filled):
+    _, fs = filled
+    df = fs.scan(EMO).collect()
+    assert df.columns == [*META_COLUMNS, *names(EMO)]
+    schema = df.schema
+    assert all(schema[n] == pl.Float32 for n in names(EMO))
+    assert (schema["actor"], schema["repetition"], schema["size"], schema["sample_rate"]) == (
+        pl.Int16,
+        pl.Int8,
+        pl.Int64,
+        pl.Int32,
+    )
+    assert schema["emotion"] == pl.String
+    assert schema["written_at"] == pl.Datetime("us", "UTC")
+
+
+def test_rows_and_parsed_fields(filled):
+    corpus, fs = filled
+    df = fs.scan(EMO).collect()
+    assert df.height == len(CORPUS)
+    assert df["relpath"].to_list() == sorted(CORPUS)
+    assert df["path"].to_list() == [str(corpus / r) for r in sorted(CORPUS)]
+    assert set(df["root"]) == {str(corpus)}
+    by = {r["relpath"]: r for r in df.iter_rows(named=True)}
+    angry = by["03-01-05-01-01-01-12.wav"]
+    assert (angry["emotion"], angry["actor"], angry["sex"], angry["intensity"]) == (
+        "angry",
+        12,
+        "female",
+        "normal",
+    )
+    neutral = by["Actor_01/03-01-01-01-02-02-01.wav"]
+    assert (
+        neutral["emotion"],
+        neutral["actor"],
+        neutral["sex"],
+        neutral["repetition"],
+        neutral["statement"],
+    ) == (
+        "neutral",
+        1,
+        "male",
+        2,
+        "dogs",
+    )
+    assert by["Actor_23/03-01-08-02-01-02-23.flac"]["emotion"] == "surprised"
+    for other in ("speaker a/take 1.wav", "noise.wav"):
+        assert by[other]["emotion"] is None and by[other]["actor"] is None and by[other]["sex"] is None
+    for rel, (sr, ch, _, _) in CORPUS.items():
+        assert (by[rel]["sample_rate"], by[rel]["channels"]) == (sr, ch)
+        assert by[rel]["duration"] == pytest.approx(0.4, abs=1 / sr)
+        assert by[rel]["size"] == (corpus / rel).stat().st_size
+        assert by[rel]["mtime_ns"] == (corpus / rel).stat().st_mtime_ns
+    assert set(df["feature_set"]) == {"emo"} and set(df["fingerprint"]) == {EMO.fingerprint()}
+    assert by["Actor_23/03-01-08-02-01-02-23.flac"]["format"] == "FLAC"
+
+
+def test_feature_values_belong_to_their_file(filled):
+    # Each tone's median F0 (semitones above 27.5 Hz) is found in its own row.
+    _, fs = filled
+    df = fs.scan(EMO).collect()
+    for row in df.iter_rows(named=True):
+        f0 = CORPUS[row["relpath"]][3]
+        if f0 is None:
+            assert row["voiced_fraction"] < 0.1
+        else:
+            assert row["f0_p50"] == pytest.approx(12 * np.log2(f0 / 27.5), abs=0.35)
+            assert row["voiced_fraction"] > 0.9
+
+
+def test_parquet_metadata(filled):
+    _, fs = filled
+    chunk = next(fs.dataset_dir(EMO).glob("*.parquet"))
+    md = json.loads(pq.read_schema(chunk).metadata[b"semo_batch"])
+    assert md["feature_set"] == "emo"
+    assert md["fingerprint"] == EMO.fingerprint()
+    assert md["config"] == EMO.to_dict()
+    assert md["feature_columns"] == names(EMO)
+    assert fs.read_metadata(chunk) == md
+    (info,) = fs.datasets()
+    assert (info["feature_set"], info["fingerprint"], info["chunks"]) == ("emo", EMO.fingerprint(), 1)
+
+
+def test_any_parquet_engine_reads_the_glob(filled):
+    _, fs = filled
+    df = pl.scan_parquet(f"{fs.path}/features/**/*.parquet").collect()
+    assert df.height == len(CORPUS)
+    assert sorted(df["relpath"]) == sorted(CORPUS)
+    via_scan = fs.scan(EMO).collect()
+    np.testing.assert_array_equal(
+        df.sort("path").select(names(EMO)).to_numpy(), via_scan.select(names(EMO)).to_numpy()
+    )
+
+
+def test_failures_are_recorded(filled):
+    corpus, fs = filled
+    fails = fs.failures()
+    assert fails["relpath"].to_list() == list(CORPUS_BAD)
+    assert fails["path"].to_list() == [str(corpus / CORPUS_BAD[0])]
+    assert "not a decodable audio file" in fails["reason"][0]
+    raw = pl.read_parquet(next(fs.failures_dir.glob("*.parquet")))
+    assert raw.columns == list(FAILURE_COLUMNS)
+
+
+def test_scan_of_a_missing_configuration_names_what_is_there(filled):
+    _, fs = filled
+    with pytest.raises(StoreError) as e:
+        fs.scan(SEED)
+    msg = str(e.value)
+    assert "'seed'" in msg and SEED.fingerprint() in msg
+    assert f"emo ({EMO.fingerprint()})" in msg
+    assert "\n" not in msg
+
+
+def test_scan_of_an_empty_store(tmp_path):
+    with pytest.raises(StoreError, match="it holds: none"):
+        FeatureStore(tmp_path / "nothing").scan(EMO)
+    assert FeatureStore(tmp_path / "nothing").failures().height == 0
+
+
+def _result(path: str, mtime_ns: int, value: float, n: int) -> FileResult:
+    f = AudioFile(path=path, root="/data", relpath=path.removeprefix("/data/"))
+    return FileResult(f, 100, mtime_ns, {"sample_rate": 16_000}, features=np.full(n, value, np.float32))
+
+
+def test_scan_keeps_the_newest_row_per_path(tmp_path):
+    fs = FeatureStore(tmp_path / "s")
+    n = names(SEED)
+    assert fs.write_rows(
+        [_result("/data/a.wav", 1, 1.0, len(n)), _result("/data/b.wav", 1, 1.0, len(n))], SEED, n
+    )
+    assert fs.write_rows([_result("/data/a.wav", 2, 2.0, len(n))], SEED, n)
+    assert fs.write_rows([_result("/data/a.wav", 3, 3.0, len(n))], SEED, n)
+    df = fs.scan(SEED).collect()
+    assert df["path"].to_list() == ["/data/a.wav", "/data/b.wav"]
+    assert df["mtime_ns"].to_list() == [3, 1]
+    assert df["mel_000"].to_list() == [3.0, 1.0]
+    assert fs.existing_keys(SEED) == {("/data/a.wav", 100, k) for k in (1, 2, 3)} | {("/data/b.wav", 100, 1)}
+
+
+def test_write_nothing_writes_no_chunk(tmp_path):
+    fs = FeatureStore(tmp_path / "s")
+    failed = FileResult(AudioFile("/data/x.wav", "/data", "x.wav"), 1, 1, {}, error="bad")
+    assert fs.write_rows([failed], SEED, names(SEED)) is None
+    assert fs.write_failures([], SEED) is None
+    assert not fs.dataset_dir(SEED).exists()
+
+
+def test_lock_is_exclusive(tmp_path):
+    a = FeatureStore(tmp_path / "s")
+    a.lock()
+    try:
+        with pytest.raises(StoreLockedError) as e:
+            FeatureStore(tmp_path / "s").lock()
+        assert f"pid {os.getpid()}" in str(e.value)
+        assert str(a.path) in str(e.value)
+    finally:
+        a.unlock()
+    with FeatureStore(tmp_path / "s"):  # free again once released
+        pass
+
+
+def test_lock_held_by_another_process(tmp_path):
+    store = tmp_path / "s"
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from semo_batch.store import FeatureStore
+        fs = FeatureStore({str(store)!r}); fs.lock()
+        print("locked", flush=True)
+        sys.stdin.readline()
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(StoreLockedError, match=f"pid {proc.pid}"):
+            FeatureStore(store).lock()
+        with pytest.raises(StoreLockedError):
+            featurize([tmp_path], store, jobs=1)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    with FeatureStore(store):  # released when its holder ended
+        pass
