@@ -48,7 +48,9 @@ class Agreement:
     def line(self) -> str:
         parts = []
         for name, (kind, bound) in TOLERANCES.items():
-            parts.append(f"{name} max {'rel' if kind == 'rel' else 'abs'} diff {self.max_diff[name]:.3g} (limit {bound:g})")
+            parts.append(
+                f"{name} max {'rel' if kind == 'rel' else 'abs'} diff {self.max_diff[name]:.3g} (limit {bound:g})"
+            )
         return f"seed vs notebook on {self.files} files: " + "; ".join(parts)
 
 

@@ -2,7 +2,7 @@
 
 Run (from the repository root):
 
-    pytest benchmarks --benchmark-enable          # full: 48 / 120 files, 5 rounds
+    pytest benchmarks --benchmark-enable          # full: 120 files, 5 rounds
     SEMO_BENCH_QUICK=1 pytest benchmarks          # CI: 12 files, 1 round, never judged on time
     pytest benchmarks --bench-quick               # the same as the line above
 
@@ -21,15 +21,15 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import time  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
-import corpus  # noqa: E402
-import pytest  # noqa: E402
-from results import Row, markdown_table, median  # noqa: E402
-from workloads import REFERENCE_KEY, Scratch, Workload  # noqa: E402
+import corpus
+import pytest
+from clock import Clock
+from results import Row, markdown_table
+from workloads import REFERENCE_KEY, Scratch, Workload
 
 _ROWS: dict[str, Row] = {}
 _NOTES: list[str] = []
@@ -51,7 +51,11 @@ def sizes(request: pytest.FixtureRequest) -> corpus.Sizes:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _one_thread() -> Iterator[None]:
+def _like_a_worker() -> Iterator[None]:
+    """One BLAS thread and glibc's allocator tuned, as in every featurize worker."""
+    from semo_batch.parallel import tune_process
+
+    tune_process()
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - scikit-learn brings it
@@ -70,9 +74,9 @@ def flacs() -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def per_file_paths(flacs: list[Path], sizes: corpus.Sizes) -> list[Path]:
-    """WAV files of the per-file set, spread over actors and emotions."""
-    return corpus.wav_files(corpus.spread(flacs, sizes.per_file))
+def subset_paths(flacs: list[Path], sizes: corpus.Sizes) -> list[Path]:
+    """WAV files of the subset every speed item uses, spread over actors and emotions."""
+    return corpus.wav_files(corpus.spread(flacs, sizes.subset))
 
 
 @pytest.fixture(scope="session")
@@ -93,10 +97,9 @@ def scratch() -> Iterator[Scratch]:
 
 
 @pytest.fixture(scope="session")
-def subset_root(flacs: list[Path], sizes: corpus.Sizes, scratch: Scratch) -> Path:
-    """A folder holding (hard links to) the WAV files of the featurize / predict subset."""
-    wavs = corpus.wav_files(corpus.spread(flacs, sizes.subset))
-    return corpus.link_tree(wavs, corpus.wav_root(), scratch.root / "subset")
+def subset_root(subset_paths: list[Path], scratch: Scratch) -> Path:
+    """A folder holding (hard links to) the subset, for featurize and predict."""
+    return corpus.link_tree(subset_paths, corpus.wav_root(), scratch.root / "subset")
 
 
 @pytest.fixture
@@ -111,6 +114,7 @@ def measure(benchmark: Any, sizes: corpus.Sizes) -> Callable[[Workload, str], Ro
         benchmark.group = group
         benchmark.extra_info.update(files=w.files, workers=w.workers)
         durations: list[float] = []
+        cpu: list[float] = []
         pending: list[Any] = []
 
         def setup() -> tuple[tuple[Any], dict[str, Any]]:
@@ -119,9 +123,10 @@ def measure(benchmark: Any, sizes: corpus.Sizes) -> Callable[[Workload, str], Ro
             return (arg,), {}
 
         def target(arg: Any) -> Any:
-            t0 = time.perf_counter()
-            out = w.run(arg)
-            durations.append(time.perf_counter() - t0)
+            with Clock() as c:
+                out = w.run(arg)
+            durations.append(c.wall)
+            cpu.append(c.cpu)
             return out
 
         def teardown(arg: Any) -> None:
@@ -131,10 +136,9 @@ def measure(benchmark: Any, sizes: corpus.Sizes) -> Callable[[Workload, str], Ro
         benchmark.pedantic(
             target, setup=setup, teardown=teardown, rounds=sizes.rounds, warmup_rounds=sizes.warmup
         )
-        for arg in list(pending):  # a disabled benchmark runs once and skips teardown
+        for arg in pending:  # a disabled benchmark runs once and skips teardown
             teardown(arg)
-        timed = durations[-sizes.rounds :] if len(durations) > sizes.rounds else durations
-        row = Row(w.key, w.label, w.files, w.workers, median(timed), rounds=len(timed))
+        row = Row(w.key, w.label, w.files, w.workers, durations[-sizes.rounds :], cpu[-sizes.rounds :])
         if row.per_core is not None:
             benchmark.extra_info["files_per_s_per_core"] = round(row.per_core, 2)
         _ROWS[w.key] = row

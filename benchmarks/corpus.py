@@ -25,15 +25,15 @@ import soundfile as sf
 __all__ = [
     "REPO",
     "Sizes",
-    "sizes",
-    "quick_from_env",
-    "flac_root",
     "cache_dir",
     "flac_files",
-    "wav_files",
+    "flac_root",
+    "link_tree",
+    "quick_from_env",
+    "sizes",
     "spread",
     "stereo_files",
-    "link_tree",
+    "wav_files",
     "wav_root",
 ]
 
@@ -45,22 +45,21 @@ class Sizes:
     """How much work each kind of benchmark does.
 
     Attributes:
-        per_file: files in the per-file set (decode, extract, notebook reference).
-        subset: files in the featurize / predict subset.
+        subset: files every in-process item works on (decode, extract, the notebook
+            reference, featurize, predict): the same files, so their speeds compare.
         agreement: files compared with the notebook reference (the stereo files are added).
         rounds: timed rounds per item.
         warmup: untimed rounds before them.
     """
 
-    per_file: int
     subset: int
     agreement: int
     rounds: int
     warmup: int
 
 
-FULL = Sizes(per_file=48, subset=120, agreement=50, rounds=5, warmup=1)
-QUICK = Sizes(per_file=12, subset=12, agreement=12, rounds=1, warmup=0)
+FULL = Sizes(subset=120, agreement=50, rounds=5, warmup=1)
+QUICK = Sizes(subset=12, agreement=12, rounds=1, warmup=0)
 
 
 def quick_from_env() -> bool:

@@ -18,6 +18,7 @@ package never does (it must stay free of librosa).
 from __future__ import annotations
 
 import os
+from typing import Final
 
 import librosa
 import numpy as np
@@ -28,7 +29,7 @@ __all__ = ["N_FEATURES", "PAD_MODE", "notebook_features", "notebook_features_sig
 #: 128 mel means, 24 chroma means, 40 MFCC means, 1 zero-crossing count.
 N_FEATURES = 193
 #: librosa 0.8's default STFT padding, which the notebook got without asking.
-PAD_MODE = "reflect"
+PAD_MODE: Final = "reflect"
 
 
 def notebook_features_signal(y: np.ndarray, sr: int) -> np.ndarray:

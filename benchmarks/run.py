@@ -1,13 +1,14 @@
 """Run the whole benchmark suite without pytest and print ONE Markdown table.
 
-    python benchmarks/run.py                 # full: 48-file per-file set, 120-file subset, 1200 files
+    python benchmarks/run.py                 # full: 120-file subset, 5 rounds; 1200 files fresh
     python benchmarks/run.py --quick         # 12 files, 1 round (what CI can afford)
     python benchmarks/run.py --files 600     # whole-corpus runs on 600 files (and 10x = 6000)
 
 Every speed is files/s per core (files/s divided by the worker processes used)
 and its ratio to the notebook's own extraction code measured in the same run;
 the machine is shared, so only ratios travel.  In-process items are measured
-in interleaved rounds (every item once per round, median over rounds), so a
+in interleaved rounds (every item once per round; speed from the best round,
+the median shown beside it), so a
 slow spell on the machine hits all of them alike.
 
 Fresh-process items: ``semo-batch featurize`` over all files with ``--jobs 2``
@@ -28,17 +29,19 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one BLAS thread: one process is one core
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import argparse  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
 
-import corpus  # noqa: E402
-import psutil  # noqa: E402
-from agreement import compare_files  # noqa: E402
-from results import Row, markdown_table, median  # noqa: E402
-from workloads import (  # noqa: E402
+import corpus
+import psutil
+from agreement import compare_files
+from clock import Clock
+from results import Row, markdown_table
+from workloads import (
     REFERENCE_KEY,
     PredictUnavailable,
     Scratch,
@@ -48,7 +51,7 @@ from workloads import (  # noqa: E402
     predict_workload,
 )
 
-from semo_batch.parallel import tune_process  # noqa: E402
+from semo_batch.parallel import tune_process
 
 _FEATURIZE_CODE = (
     "import sys\n"
@@ -67,36 +70,39 @@ def _log(msg: str) -> None:
 
 
 def interleaved(workloads: list[Workload], *, rounds: int, warmup: int) -> list[Row]:
-    """Time every workload once per round, rounds interleaved; one row each with the median."""
-    times: dict[str, list[float]] = {w.key: [] for w in workloads}
+    """Time every workload once per round, rounds interleaved; one row each with all round times."""
+    rows = {w.key: Row(w.key, w.label, w.files, w.workers, []) for w in workloads}
     for r in range(warmup + rounds):
         _log(f"round {r + 1}/{warmup + rounds}{' (warm-up)' if r < warmup else ''}")
         for w in workloads:
             arg = w.setup()
-            t0 = time.perf_counter()
-            w.run(arg)
-            dt = time.perf_counter() - t0
+            with Clock() as c:
+                w.run(arg)
             w.teardown(arg)
             if r >= warmup:
-                times[w.key].append(dt)
-    return [Row(w.key, w.label, w.files, w.workers, median(times[w.key]), rounds=rounds) for w in workloads]
+                rows[w.key].times.append(c.wall)
+                rows[w.key].cpu.append(c.cpu)
+    return list(rows.values())
 
 
 # -- fresh-process items ------------------------------------------------------------------------
 
 
-def run_sampled(cmd: list[str], *, interval: float = 0.02, timeout: float = 3600) -> tuple[float, int, int, str]:
-    """Run ``cmd``; return (wall seconds, peak RSS of the process tree in bytes, exit code, output tail).
+def run_sampled(
+    cmd: list[str], *, interval: float = 0.02, timeout: float = 3600
+) -> tuple[float, float, int, int, str]:
+    """Run ``cmd``; return (wall s, CPU s, peak RSS of the process tree in bytes, exit code, output tail).
 
     RSS is summed over the process and all its descendants at each sample, so
-    pages shared between workers count once per process (an upper bound).
+    pages shared between workers count once per process (an upper bound).  CPU
+    is the last sampled user + system time of every process seen (it misses at
+    most one sampling interval per process).
     """
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, env=_USER_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = 0
+    cpu_seen: dict[int, float] = {}
     out_chunks: list[bytes] = []
-    import threading
-
     reader = threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True)
     reader.start()
     while proc.poll() is None:
@@ -107,7 +113,10 @@ def run_sampled(cmd: list[str], *, interval: float = 0.02, timeout: float = 3600
             break
         for p in procs:
             try:
-                total += p.memory_info().rss
+                with p.oneshot():
+                    total += p.memory_info().rss
+                    t = p.cpu_times()
+                cpu_seen[p.pid] = t.user + t.system
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
         peak = max(peak, total)
@@ -119,7 +128,7 @@ def run_sampled(cmd: list[str], *, interval: float = 0.02, timeout: float = 3600
     wall = time.perf_counter() - t0
     reader.join(timeout=5)
     text = b"".join(out_chunks).decode(errors="replace")
-    return wall, peak, rc, text[-2000:]
+    return wall, sum(cpu_seen.values()), peak, rc, text[-2000:]
 
 
 def find_cli() -> str | None:
@@ -129,16 +138,27 @@ def find_cli() -> str | None:
     if exe is None:
         return None
     try:
-        r = subprocess.run([exe, "--help"], env=_USER_ENV, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [exe, "--help"], check=False, env=_USER_ENV, capture_output=True, text=True, timeout=120
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return exe if r.returncode == 0 else None
 
 
-def featurize_command(cli: str | None, root: Path, store: Path, feature_set: str, jobs: int) -> tuple[list[str], str]:
+def featurize_command(
+    cli: str | None, root: Path, store: Path, feature_set: str, jobs: int
+) -> tuple[list[str], str]:
     """The command line for a fresh-process featurize, and a note saying which route it took."""
     if cli is not None:
-        r = subprocess.run([cli, "featurize", "--help"], env=_USER_ENV, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [cli, "featurize", "--help"],
+            check=False,
+            env=_USER_ENV,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         help_text = r.stdout + r.stderr
         if r.returncode == 0 and "--store" in help_text and "--jobs" in help_text:
             cmd = [cli, "featurize", str(root), "--store", str(store), "--jobs", str(jobs)]
@@ -154,12 +174,12 @@ def help_row(cli: str | None, repeats: int) -> Row | None:
         return None
     walls = []
     for _ in range(repeats):
-        wall, _peak, rc, tail = run_sampled([cli, "--help"])
+        wall, _cpu, _peak, rc, tail = run_sampled([cli, "--help"])
         if rc != 0:
             _log(f"semo-batch --help exited {rc}: {tail[-300:]}")
             return None
         walls.append(wall)
-    return Row("help", "`semo-batch --help` (fresh process)", 0, 0, median(walls), rounds=repeats)
+    return Row("help", "`semo-batch --help` (fresh process)", 0, 0, walls)
 
 
 def fresh_featurize(
@@ -167,10 +187,19 @@ def fresh_featurize(
 ) -> Row:
     cmd, route = featurize_command(cli, root, store, feature_set, jobs)
     _log(f"{label}: {' '.join(cmd[:3])} ...")
-    wall, peak, rc, tail = run_sampled(cmd)
+    wall, cpu, peak, rc, tail = run_sampled(cmd)
     if rc != 0:
         raise RuntimeError(f"{label} failed (exit {rc}):\n{tail}")
-    return Row(f"fresh-{feature_set}-{n_files}", label, n_files, jobs, wall, peak_rss=peak, note=route + "; incl. start-up")
+    return Row(
+        f"fresh-{feature_set}-{n_files}",
+        label,
+        n_files,
+        jobs,
+        [wall],
+        [cpu],
+        peak_rss=peak,
+        note=route + "; incl. start-up",
+    )
 
 
 # -- main -----------------------------------------------------------------------------------------
@@ -179,14 +208,22 @@ def fresh_featurize(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="12 files, 1 round (also SEMO_BENCH_QUICK=1)")
-    ap.add_argument("--files", type=int, default=None, help="files for the fresh-process runs (default: all 1200; quick: 12)")
+    ap.add_argument(
+        "--files",
+        type=int,
+        default=None,
+        help="files for the fresh-process runs (default: all 1200; quick: 12)",
+    )
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds of the in-process items")
     ap.add_argument("--jobs", type=int, default=2, help="workers of the fresh-process featurize runs")
-    ap.add_argument("--no-fresh", action="store_true", help="skip the fresh-process runs (CLI, memory, --help)")
+    ap.add_argument(
+        "--no-fresh", action="store_true", help="skip the fresh-process runs (CLI, memory, --help)"
+    )
     ap.add_argument("--no-x10", action="store_true", help="skip the 10x memory run")
     ap.add_argument("--no-agreement", action="store_true", help="skip the agreement check")
     a = ap.parse_args(argv)
 
+    load_start = os.getloadavg()[0]
     quick = a.quick or corpus.quick_from_env()
     sizes = corpus.sizes(quick)
     rounds = a.rounds or sizes.rounds
@@ -210,14 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Scratch("run")
     notes: list[str] = []
     try:
-        per_file_paths = corpus.wav_files(corpus.spread(flacs, sizes.per_file))
-        subset = corpus.link_tree(
-            corpus.wav_files(corpus.spread(flacs, sizes.subset)), corpus.wav_root(), scratch.root / "subset"
-        )
-        items = per_file_workloads(per_file_paths)
+        subset_paths = corpus.wav_files(corpus.spread(flacs, sizes.subset))
+        subset = corpus.link_tree(subset_paths, corpus.wav_root(), scratch.root / "subset")
+        items = per_file_workloads(subset_paths)
         for fs in ("seed", "emo"):
             for jobs in (1, 2):
-                items.append(featurize_workload(subset, sizes.subset, feature_set=fs, jobs=jobs, scratch=scratch))
+                items.append(
+                    featurize_workload(subset, sizes.subset, feature_set=fs, jobs=jobs, scratch=scratch)
+                )
         try:
             items.append(predict_workload(subset, sizes.subset, jobs=2))
         except PredictUnavailable as exc:
@@ -227,13 +264,20 @@ def main(argv: list[str] | None = None) -> int:
         if not a.no_fresh:
             cli = find_cli()
             if cli is None:
-                notes.append("`semo-batch` console script missing or not working: featurize ran via python -c; no --help row")
+                notes.append(
+                    "`semo-batch` console script missing or not working: featurize ran via python -c; no --help row"
+                )
             all_wavs = corpus.wav_files(corpus.spread(flacs, n_all))
             tree = corpus.link_tree(all_wavs, corpus.wav_root(), scratch.root / "all")
             for fs in ("emo", "seed"):
                 rows.append(
                     fresh_featurize(
-                        cli, tree, n_all, scratch.new_dir("store"), feature_set=fs, jobs=a.jobs,
+                        cli,
+                        tree,
+                        n_all,
+                        scratch.new_dir("store"),
+                        feature_set=fs,
+                        jobs=a.jobs,
                         label=f"featurize {n_all} files, {fs}, --jobs {a.jobs}, fresh process",
                     )
                 )
@@ -243,7 +287,12 @@ def main(argv: list[str] | None = None) -> int:
                     corpus.link_tree(all_wavs, corpus.wav_root(), x10 / f"copy_{i:02d}")
                 rows.append(
                     fresh_featurize(
-                        cli, x10, 10 * n_all, scratch.new_dir("store"), feature_set="emo", jobs=a.jobs,
+                        cli,
+                        x10,
+                        10 * n_all,
+                        scratch.new_dir("store"),
+                        feature_set="emo",
+                        jobs=a.jobs,
                         label=f"featurize {10 * n_all} files (10 x {n_all}), emo, --jobs {a.jobs}, fresh process",
                     )
                 )
@@ -260,9 +309,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         scratch.close()
 
-    print(f"semo-batch benchmarks: {os.cpu_count()} CPUs, {rounds} round(s), "
-          f"per-file set {sizes.per_file} files, subset {sizes.subset} files; "
-          "ratios are against the notebook reference measured in this run.\n")
+    load_end = os.getloadavg()[0]
+    print(
+        f"semo-batch benchmarks: {os.cpu_count()} CPUs (load average {load_start:.1f} at start, "
+        f"{load_end:.1f} at end), {rounds} interleaved round(s), {sizes.subset} files for the in-process "
+        "items; files/s from the best round; ratios against the notebook "
+        "reference measured in this run.\n"
+    )
     print(markdown_table(rows, reference_key=REFERENCE_KEY))
     for n in notes:
         print(f"\n- {n}", end="")

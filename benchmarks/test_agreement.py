@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+pytest.importorskip("librosa", reason="the notebook reference needs librosa (pip install -e '.[test]')")
+
 from agreement import compare_files
 
 

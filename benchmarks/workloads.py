@@ -30,20 +30,28 @@ from semo_batch.features import extract
 from semo_batch.featurize import featurize
 
 __all__ = [
-    "Workload",
-    "REFERENCE_KEY",
     "PER_FILE_KEYS",
-    "per_file_workloads",
-    "featurize_workload",
-    "predict_workload",
+    "REFERENCE_KEY",
     "PredictUnavailable",
     "Scratch",
+    "Workload",
+    "featurize_workload",
+    "per_file_workloads",
+    "predict_workload",
 ]
 
 #: The item every speed is compared with.
 REFERENCE_KEY = "notebook"
 #: The per-file items, in table order.
-PER_FILE_KEYS = (REFERENCE_KEY, "decode-48k", "decode-16k", "extract-seed", "extract-emo", "file-seed", "file-emo")
+PER_FILE_KEYS = (
+    REFERENCE_KEY,
+    "decode-48k",
+    "decode-16k",
+    "extract-seed",
+    "extract-emo",
+    "file-seed",
+    "file-emo",
+)
 
 
 @dataclasses.dataclass
@@ -116,8 +124,13 @@ def per_file_workloads(paths: list[Path]) -> list[Workload]:
         return run
 
     items = [
-        Workload(REFERENCE_KEY, "notebook reference (file -> 193 numbers, librosa)", n, 1,
-                 lambda _arg: [notebook_features(p) for p in paths]),
+        Workload(
+            REFERENCE_KEY,
+            "notebook reference (file -> 193 numbers, librosa)",
+            n,
+            1,
+            lambda _arg: [notebook_features(p) for p in paths],
+        ),
         Workload("decode-48k", "decode WAV, 48 kHz (seed: no resampling)", n, 1, decode(seed.sample_rate)),
         Workload("decode-16k", "decode WAV + resample to 16 kHz (emo)", n, 1, decode(emo.sample_rate)),
         Workload("extract-seed", "seed features of a decoded signal", n, 1, features_of(y48, seed)),
@@ -132,7 +145,9 @@ def per_file_workloads(paths: list[Path]) -> list[Workload]:
     return items
 
 
-def featurize_workload(subset_root: Path, n_files: int, *, feature_set: str, jobs: int, scratch: Scratch) -> Workload:
+def featurize_workload(
+    subset_root: Path, n_files: int, *, feature_set: str, jobs: int, scratch: Scratch
+) -> Workload:
     """``featurize`` of a folder into a fresh store each round."""
 
     def setup() -> Path:
@@ -174,6 +189,13 @@ def _model_dir() -> Path:
     )
 
 
+def _column(table: Any, name: str) -> list[Any]:
+    try:
+        return list(table[name])
+    except Exception:  # noqa: BLE001 - no such column (polars raises its own ColumnNotFoundError)
+        return []
+
+
 def predict_workload(subset_root: Path, n_files: int, *, jobs: int) -> Workload:
     """``predict_folders`` over the subset.
 
@@ -201,7 +223,8 @@ def predict_workload(subset_root: Path, n_files: int, *, jobs: int) -> Workload:
         raise PredictUnavailable(f"predict_folders needs arguments this benchmark does not pass: {missing}")
     if "roots" not in params or "model_dir" not in params:
         raise PredictUnavailable(f"predict_folders{inspect.signature(fn)} has no roots/model_dir parameters")
-    values = {"roots": [subset_root], "model_dir": _model_dir(), "jobs": jobs}
+    model_dir = _model_dir()
+    values = {"roots": [subset_root], "model_dir": model_dir, "jobs": jobs}
     args, kwargs = [], {}
     for name, p in params.items():
         if name not in values:
@@ -212,6 +235,14 @@ def predict_workload(subset_root: Path, n_files: int, *, jobs: int) -> Workload:
             kwargs[name] = values[name]
 
     def run(_arg: Any) -> Any:
-        return fn(*args, **kwargs)
+        out = fn(*args, **kwargs)
+        errors = [e for e in _column(out, "error") if e]
+        if errors:
+            raise RuntimeError(f"predict failed on {len(errors)} files, e.g. {errors[0]}")
+        if len(out) != n_files:
+            raise RuntimeError(f"predict returned {len(out)} rows for {n_files} files")
+        return out
 
-    return Workload(f"predict-j{jobs}", f"predict {n_files} files, jobs={jobs}", n_files, jobs, run)
+    what = "bundled model" if model_dir.parent.name == "data" else model_dir.name
+    label = f"predict {n_files} files, jobs={jobs} ({what}, loaded each round)"
+    return Workload(f"predict-j{jobs}", label, n_files, jobs, run)
