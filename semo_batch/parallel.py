@@ -1,7 +1,7 @@
 """Running per-file work over worker processes with joblib, results in input order.
 
-Workers are joblib's loky processes (or a Dask cluster through joblib's Dask
-backend).  Each worker uses one BLAS/OpenMP thread, so ``jobs`` workers use
+Workers are joblib's loky processes, or a Dask cluster (see
+:mod:`semo_batch.dask_backend`).  Each worker uses one BLAS/OpenMP thread, so ``jobs`` workers use
 ``jobs`` cores, and tunes glibc's allocator once: the per-file STFT
 temporaries are a few MB, just over glibc's mmap threshold, and mapping and
 unmapping them for every file costs more page faults than the FFT itself.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from .discover import AudioFile
 from .errors import ConfigError
 from .extract import FileResult, extract_file
 
-__all__ = ["BACKENDS", "resolve_jobs", "tune_process", "map_files"]
+__all__ = ["BACKENDS", "resolve_jobs", "tune_process", "map_files", "stop_workers"]
 
 BACKENDS = ("loky", "dask")
 _TUNED = False
@@ -36,12 +37,18 @@ def resolve_jobs(jobs: int | None) -> int:
     return jobs
 
 
-def tune_process() -> None:
-    """Once per process: keep large temporaries on the heap (glibc only; a no-op elsewhere)."""
+def tune_process(*, worker: bool = False) -> None:
+    """Once per process: keep large temporaries on the heap (glibc only), and in a worker
+    ignore Ctrl-C, which the parent handles (writing what is complete, then stopping us)."""
     global _TUNED
     if _TUNED:
         return
     _TUNED = True
+    if worker:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread of the worker
+            pass
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -53,9 +60,22 @@ def tune_process() -> None:
         pass
 
 
-def _work(file: AudioFile, config: FeatureConfig, max_duration: float | None) -> FileResult:
-    tune_process()
-    return extract_file(file, config, max_duration)
+def _work(
+    file: AudioFile, config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...] = (),
+    worker: bool = True,
+) -> FileResult:
+    tune_process(worker=worker)
+    return extract_file(file, config, max_duration, augment)
+
+
+def stop_workers() -> None:
+    """Kill the local worker processes now (after Ctrl-C); the next run starts fresh ones."""
+    try:
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True, kill_workers=True)
+    except Exception:  # pragma: no cover - best effort on the way out
+        pass
 
 
 def map_files(
@@ -66,6 +86,7 @@ def map_files(
     max_duration: float | None,
     backend: str = "loky",
     scheduler: str | None = None,
+    augment: tuple[float, ...] = (),
 ) -> Iterator[FileResult]:
     """Extract features for ``files`` in parallel; yields one result per file, in input order.
 
@@ -75,6 +96,8 @@ def map_files(
             ``dask`` extra).
         scheduler: with ``backend="dask"``, the address of a running scheduler
             (``tcp://host:8786``); ``None`` starts a local cluster.
+        augment: speed-perturbation factors to featurize as well (see
+            :func:`semo_batch.extract.perturb_speed`).
     """
     if backend not in BACKENDS:
         raise ConfigError(f"The backend must be one of {set(BACKENDS)}. Got {backend!r} instead.")
@@ -83,7 +106,9 @@ def map_files(
     if backend == "dask":
         from .dask_backend import map_files_dask
 
-        yield from map_files_dask(files, config, jobs=jobs, max_duration=max_duration, scheduler=scheduler)
+        yield from map_files_dask(
+            files, config, jobs=jobs, max_duration=max_duration, scheduler=scheduler, augment=augment
+        )
         return
     n_jobs = min(resolve_jobs(jobs), len(files))
     if n_jobs == 1:
@@ -92,11 +117,11 @@ def map_files(
         # One BLAS thread, as in a worker, so jobs=1 and jobs=N give bit-identical rows.
         for f in files:
             with threadpool_limits(1):
-                res = _work(f, config, max_duration)
+                res = _work(f, config, max_duration, augment, worker=False)
             yield res
         return
     import joblib
 
     with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
         par: Any = joblib.Parallel(n_jobs=n_jobs, return_as="generator", batch_size="auto", pre_dispatch="4 * n_jobs")
-        yield from par(joblib.delayed(_work)(f, config, max_duration) for f in files)
+        yield from par(joblib.delayed(_work)(f, config, max_duration, augment) for f in files)
