@@ -62,6 +62,22 @@ class BackendChoice(str, Enum):
     dask = "dask"
 
 
+def _factors(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.replace(" ", "").split(",") if x)
+    except ValueError:
+        _err(f"--augment takes comma-separated speed factors such as 0.9,1.1; got {text!r}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _max_duration(value: float) -> float | None:
+    """0 means no limit; negative or NaN is a usage error."""
+    if value != value or value < 0:
+        _err(f"--max-duration must be a positive number of seconds (0: no limit); got {value}")
+        raise typer.Exit(EXIT_USAGE)
+    return value or None
+
+
 def _err(msg: str) -> None:
     typer.echo(f"semo-batch: error: {msg}", err=True)
 
@@ -129,6 +145,7 @@ def featurize(
     follow_symlinks: Annotated[bool, typer.Option(help="Follow symlinks out of the input folders.")] = False,
     backend: Annotated[BackendChoice, typer.Option(help="Where per-file work runs.")] = BackendChoice.loky,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (with --backend dask).")] = None,
+    augment: Annotated[str, typer.Option(help="Also store speed-perturbed copies for training, e.g. '0.9,1.1'.")] = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Extract features of every audio file under DIRS into the store (skipping files already there)."""
@@ -136,8 +153,8 @@ def featurize(
 
     summary = _run(
         _featurize, dirs, store, feature_set=feature_set.value, jobs=jobs or None, force=force, strict=strict,
-        max_duration=max_duration or None, follow_symlinks=follow_symlinks, backend=backend.value,
-        scheduler=scheduler, progress=_Progress("featurize", quiet),
+        max_duration=_max_duration(max_duration), follow_symlinks=follow_symlinks, backend=backend.value,
+        scheduler=scheduler, augment=_factors(augment), progress=_Progress("featurize", quiet),
     )
     for line in summary.lines():
         typer.echo(line)
@@ -158,13 +175,14 @@ def train(
     split: Annotated[SplitChoice, typer.Option(help="Held-out split: whole actors, stratified random, or none.")] = SplitChoice.actor,
     seed: Annotated[int, typer.Option(help="Random seed (split and model).")] = 0,
     normalize_by: Annotated[NormalizeChoice, typer.Option(help="z-score features per speaker group before training.")] = NormalizeChoice.none,
+    augmented: Annotated[bool, typer.Option(help="Train on the store's speed-perturbed rows too, if any.")] = True,
 ) -> None:
     """Train a model on the store's labelled rows; save it with held-out metrics and plots."""
     from .train import train as _train
 
     m = _run(
         _train, store, model_dir, model=model.value, feature_set=feature_set.value, split=split.value, seed=seed,
-        normalize_by=None if normalize_by is NormalizeChoice.none else normalize_by.value,
+        normalize_by=None if normalize_by is NormalizeChoice.none else normalize_by.value, augmented=augmented,
     )
     if "accuracy" in m:
         typer.echo(f"{m['protocol']}")
@@ -183,6 +201,7 @@ def evaluate(
     feature_set: Annotated[FeatureSetChoice, typer.Option(help="Feature set for --cv.")] = FeatureSetChoice.emo,
     normalize_by: Annotated[NormalizeChoice, typer.Option(help="Speaker normalization for --cv.")] = NormalizeChoice.none,
     seed: Annotated[int, typer.Option(help="Random seed for --cv.")] = 0,
+    augmented: Annotated[bool, typer.Option(help="With --cv, train folds on speed-perturbed rows too, if any.")] = True,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the full result as JSON.")] = None,
 ) -> None:
     """Score a saved model on a store, or cross-validate (by actor: speaker-independent)."""
@@ -201,6 +220,7 @@ def evaluate(
         r = _run(
             cross_validate, store, model=model.value, feature_set=feature_set.value, cv=cv.value, folds=folds,
             seed=seed, normalize_by=None if normalize_by is NormalizeChoice.none else normalize_by.value,
+            augmented=augmented,
         )
         typer.echo(r["protocol"])
         for k in ("accuracy", "uar", "macro_f1", "brier", "ece"):
@@ -233,7 +253,7 @@ def predict(
 
     df = _run(
         predict_folders, dirs, model_dir, jobs=jobs or None,
-        normalize_by=normalize_by.value if normalize_by else None, max_duration=max_duration or None,
+        normalize_by=normalize_by.value if normalize_by else None, max_duration=_max_duration(max_duration),
         backend=backend.value, scheduler=scheduler, progress=_Progress("predict", quiet),
     )
     write_csv(df, output)

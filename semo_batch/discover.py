@@ -17,7 +17,7 @@ import soundfile as sf
 
 from .errors import ConfigError
 
-__all__ = ["AudioFile", "AUDIO_EXTENSIONS", "discover", "check_roots"]
+__all__ = ["AudioFile", "AUDIO_EXTENSIONS", "discover", "check_roots", "printable_path"]
 
 #: Extensions taken without probing (lower case, no dot).
 AUDIO_EXTENSIONS = frozenset(
@@ -40,6 +40,16 @@ class AudioFile:
     path: str
     root: str
     relpath: str
+
+
+def printable_path(path: str) -> str:
+    """``path`` as valid UTF-8 text for outputs: bytes that are not UTF-8 (which Python
+    keeps as surrogate escapes) are shown as ``\\xNN``; other paths are unchanged."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def check_roots(roots: Iterable[str | os.PathLike[str]]) -> list[Path]:

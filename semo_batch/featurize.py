@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 
 from . import features
 from .audio import DEFAULT_MAX_DURATION
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
-from .discover import discover
-from .errors import AudioError, Interrupted
+from .discover import discover, printable_path
+from .errors import AudioError, ConfigError, Interrupted
 from .extract import FileResult
-from .parallel import map_files
+from .parallel import map_files, stop_workers
 from .store import FeatureStore
 
 __all__ = ["FeaturizeSummary", "featurize", "ProgressCallback"]
@@ -63,6 +65,28 @@ class FeaturizeSummary:
         return out
 
 
+@contextlib.contextmanager
+def _ctrl_c_requests_stop() -> Iterator[threading.Event]:
+    """While featurizing, a first Ctrl-C asks the loop to stop after the result in hand
+    (so no library is interrupted half-way through its bookkeeping); a second one
+    interrupts at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def featurize(
     roots: Iterable[str | os.PathLike[str]],
     store: str | os.PathLike[str] | FeatureStore = "semo-store",
@@ -76,6 +100,7 @@ def featurize(
     backend: str = "loky",
     scheduler: str | None = None,
     chunk_files: int = CHUNK_FILES,
+    augment: tuple[float, ...] = (),
     progress: ProgressCallback | None = None,
 ) -> FeaturizeSummary:
     """Featurize every audio file under ``roots`` into ``store``.
@@ -94,6 +119,8 @@ def featurize(
         max_duration: refuse longer files (seconds); ``None``: no limit.
         follow_symlinks: follow links out of the input trees.
         backend, scheduler: see :func:`semo_batch.parallel.map_files`.
+        augment: speed-perturbation factors (e.g. ``(0.9, 1.1)``) also featurized and
+            stored as extra rows for training (see :func:`semo_batch.extract.perturb_speed`).
         progress: called as ``progress(finished, total)``.
 
     Raises:
@@ -102,10 +129,17 @@ def featurize(
         Interrupted: on Ctrl-C, after writing what was complete.
     """
     t0 = time.perf_counter()
+    if max_duration is not None and not max_duration > 0:
+        raise ConfigError(f"max_duration must be a positive number of seconds or None; got {max_duration}")
     config = feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
     fs = store if isinstance(store, FeatureStore) else FeatureStore(store)
     files = discover(roots, follow_symlinks=follow_symlinks)
     names = features.names(config)
+    augment = tuple(sorted({round(float(a), 4) for a in augment} - {1.0}))
+    for a in augment:
+        if not 0.5 <= a <= 2.0:
+            raise ConfigError(f"augmentation factors must lie between 0.5 and 2.0; got {a:g}")
+    wanted = (1.0, *augment)
     with fs:
         todo = files
         if not force:
@@ -114,10 +148,10 @@ def featurize(
             for f in files:
                 try:
                     st = os.stat(f.path)
-                    key = (f.path, int(st.st_size), int(st.st_mtime_ns))
+                    keys = [(printable_path(f.path), int(st.st_size), int(st.st_mtime_ns), a) for a in wanted]
                 except OSError:
-                    key = None
-                if key is None or key not in have:
+                    keys = []
+                if not keys or any(k not in have for k in keys):
                     todo.append(f)
         summary = FeaturizeSummary(
             found=len(files),
@@ -135,40 +169,46 @@ def featurize(
 
         def flush() -> None:
             nonlocal pending, last_flush
-            fs.write_rows(pending, config, names)
-            fs.write_failures(pending, config)
-            pending = []
+            # Take the batch first: a Ctrl-C inside the writes must not write it twice.
+            batch, pending = pending, []
+            fs.write_rows(batch, config, names)
+            fs.write_failures(batch, config)
             last_flush = time.monotonic()
 
         finished = 0
+        results = map_files(
+            todo, config, jobs=jobs, max_duration=max_duration, backend=backend, scheduler=scheduler,
+            augment=augment,
+        )
         try:
-            for res in map_files(
-                todo, config, jobs=jobs, max_duration=max_duration, backend=backend, scheduler=scheduler
-            ):
-                pending.append(res)
-                finished += 1
-                if res.error is None:
-                    summary.done += 1
-                else:
-                    summary.failed += 1
-                    summary.failures.append((res.file.path, res.error))
-                    if strict:
+            with _ctrl_c_requests_stop() as stop:
+                for res in results:
+                    pending.append(res)
+                    finished += 1
+                    if res.error is None:
+                        summary.done += 1
+                    else:
+                        summary.failed += 1
+                        summary.failures.append((printable_path(res.file.path), res.error))
+                        if strict:
+                            flush()
+                            raise AudioError(printable_path(res.file.path), res.error)
+                    if len(pending) >= chunk_files or time.monotonic() - last_flush > CHUNK_SECONDS:
                         flush()
-                        raise AudioError(res.file.path, res.error)
-                if len(pending) >= chunk_files or time.monotonic() - last_flush > CHUNK_SECONDS:
-                    flush()
-                if progress is not None:
-                    progress(finished, len(todo))
+                    if progress is not None:
+                        progress(finished, len(todo))
+                    if stop.is_set():
+                        raise KeyboardInterrupt
             flush()
         except KeyboardInterrupt:
-            # Rows already received are whole: keep them, then stop.
+            # Rows already received are whole: keep them, then stop the workers.
             flush()
+            stop_workers(results)
             summary.interrupted = True
             summary.seconds = time.perf_counter() - t0
             raise Interrupted("; ".join(summary.lines())) from None
+        finally:
+            results.close()
     summary.seconds = time.perf_counter() - t0
     return summary
 
-
-def default_store_path() -> Path:
-    return Path("semo-store")

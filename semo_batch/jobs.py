@@ -33,10 +33,12 @@ __all__ = ["load_job", "run_job", "SECTIONS"]
 SECTIONS = ("job", "featurize", "train", "evaluate", "predict")
 _ALLOWED: dict[str, set[str]] = {
     "job": {"name", "description"},
-    "featurize": {"inputs", "store", "feature_set", "jobs", "force", "max_duration", "follow_symlinks", "backend"},
-    "train": {"store", "model_dir", "model", "feature_set", "split", "seed", "test_size", "normalize_by", "params"},
+    "featurize": {"inputs", "store", "feature_set", "jobs", "force", "max_duration", "follow_symlinks", "backend",
+                  "augment"},
+    "train": {"store", "model_dir", "model", "feature_set", "split", "seed", "test_size", "normalize_by", "params",
+              "augmented"},
     "evaluate": {"store", "model_dir", "cv", "folds", "model", "feature_set", "seed", "normalize_by", "params",
-                 "output", "grid"},
+                 "output", "grid", "augmented"},
     "predict": {"inputs", "model_dir", "output", "jobs", "normalize_by", "max_duration"},
 }
 _PATH_KEYS = {"inputs", "store", "model_dir", "output"}
@@ -96,10 +98,18 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
     if "featurize" in job:
         kw = dict(job["featurize"])
         inputs = kw.pop("inputs")
-        s = featurize(inputs, kw.pop("store", "semo-store"), progress=prog("featurize"), **kw)
-        for line in s.lines():
-            echo(line)
-        results["featurize"] = s
+        kw["augment"] = tuple(kw.get("augment", ()))
+        store_path = kw.pop("store", "semo-store")
+        sets = kw.pop("feature_set", None) or "emo"
+        summaries = []
+        for one in [sets] if isinstance(sets, str) else list(sets):
+            s = featurize(inputs, store_path, feature_set=one, progress=prog(f"featurize {one}"), **kw)
+            for line in s.lines():
+                echo(line)
+            summaries.append(s)
+        results["featurize"] = summaries
+        if not isinstance(sets, str):
+            fset = None
     if "train" in job:
         kw = {"store": store, "feature_set": fset} | job["train"]
         kw = {k: v for k, v in kw.items() if v is not None}
@@ -119,7 +129,10 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
             if grid:
                 from .results import results_table
 
-                r = results_table(kw.pop("store"), grid=grid, folds=kw.get("folds", 5), seed=kw.get("seed", 0), echo=echo)
+                r = results_table(kw.pop("store"), grid=[tuple(g) for g in grid], folds=kw.get("folds", 5),
+                                  seed=kw.get("seed", 0), echo=echo)
+                if output:
+                    Path(output).with_suffix(".md").write_text(r["markdown"])
             else:
                 r = cross_validate(**kw)
                 m = r["mean"]

@@ -68,14 +68,35 @@ def _work(
     return extract_file(file, config, max_duration, augment)
 
 
-def stop_workers() -> None:
-    """Kill the local worker processes now (after Ctrl-C); the next run starts fresh ones."""
-    try:
-        from joblib.externals.loky import get_reusable_executor
+def stop_workers(results: Iterator[FileResult] | None = None) -> None:
+    """Abandon ``results`` and kill the local worker processes (after Ctrl-C).
 
-        get_reusable_executor().shutdown(wait=True, kill_workers=True)
+    Cancelling joblib's pending tasks makes loky's manager thread trip over work items
+    it already dropped (a ``KeyError`` traceback on stderr) and joblib warn about
+    unused results; neither means anything on the way out, so both are silenced here.
+    """
+    import threading
+    import warnings
+
+    previous = threading.excepthook
+
+    def quiet(args: threading.ExceptHookArgs) -> None:
+        if args.thread is None or "ExecutorManager" not in args.thread.name:
+            previous(args)
+
+    threading.excepthook = quiet
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if results is not None and hasattr(results, "close"):
+                results.close()
+            from joblib.externals.loky import get_reusable_executor
+
+            get_reusable_executor().shutdown(wait=True, kill_workers=True)
     except Exception:  # pragma: no cover - best effort on the way out
         pass
+    finally:
+        threading.excepthook = previous
 
 
 def map_files(

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from .audio import DEFAULT_MAX_DURATION
-from .discover import discover
+from .discover import discover, printable_path
 from .errors import ConfigError
 from .featurize import ProgressCallback
 from .models import NORMALIZE_MODES, EmotionClassifier, load_model
@@ -73,13 +73,15 @@ def predict_folders(
         ``p_<label>`` per class, and ``error`` (empty when fine; the reason otherwise,
         with null predictions).
     """
+    if max_duration is not None and not max_duration > 0:
+        raise ConfigError(f"max_duration must be a positive number of seconds or None; got {max_duration}")
+    files = discover(roots, follow_symlinks=follow_symlinks)  # bad folders fail before the model loads
     clf = model_dir if isinstance(model_dir, EmotionClassifier) else load_model(model_dir)
     if clf.normalize_by is None and normalize_by not in (None, "none"):
         raise ConfigError(
             f"this model was trained without speaker normalization; --normalize-by {normalize_by} would feed it "
             "numbers it never saw. Train with --normalize-by to use it"
         )
-    files = discover(roots, follow_symlinks=follow_symlinks)
     paths: list[str] = []
     errors: list[str] = []
     rows: list[np.ndarray | None] = []
@@ -87,7 +89,7 @@ def predict_folders(
     for res in map_files(
         files, clf.feature_config, jobs=jobs, max_duration=max_duration, backend=backend, scheduler=scheduler
     ):
-        paths.append(res.file.path)
+        paths.append(printable_path(res.file.path))
         errors.append(res.error or "")
         rows.append(res.features)
         done += 1

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from . import __version__
 from .config import FeatureConfig
 from .errors import StoreError, StoreLockedError
+from .discover import printable_path
 from .extract import FileResult
 from .naming import RAVDESS_COLUMNS
 
@@ -55,6 +56,7 @@ META_COLUMNS: tuple[str, ...] = (
     "duration",
     "format",
     *RAVDESS_COLUMNS,
+    "augment",
     "feature_set",
     "fingerprint",
     "written_at",
@@ -78,6 +80,7 @@ _META_TYPES: dict[str, pa.DataType] = {
     "repetition": pa.int8(),
     "actor": pa.int16(),
     "sex": pa.string(),
+    "augment": pa.float32(),
     "feature_set": pa.string(),
     "fingerprint": pa.string(),
     "written_at": pa.timestamp("us", tz="UTC"),
@@ -150,6 +153,9 @@ class FeatureStore:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
+        # A writer killed mid-chunk leaves a hidden temporary; with the lock held, none is live.
+        for tmp in self.path.glob("*/**/.part-*.parquet.tmp"):
+            tmp.unlink(missing_ok=True)
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
@@ -181,26 +187,32 @@ class FeatureStore:
         return final
 
     def write_rows(self, results: Sequence[FileResult], config: FeatureConfig, feature_names: Sequence[str]) -> Path | None:
-        """Append successful results as one chunk; returns its path (``None`` if empty)."""
-        ok = [r for r in results if r.features is not None]
-        if not ok:
+        """Append successful results as one chunk; returns its path (``None`` if empty).
+
+        A result with speed perturbations gives one row per version, told apart by
+        the ``augment`` column (1.0 for the recording itself).
+        """
+        rows: list[tuple[FileResult, float, Any]] = [(r, 1.0, r.features) for r in results if r.features is not None]
+        rows += [(r, factor, vec) for r in results if r.features is not None for factor, vec in r.augmented]
+        if not rows:
             return None
         written_at = _now()
         fp = config.fingerprint()
         cols: dict[str, Any] = {
-            "path": [r.file.path for r in ok],
-            "relpath": [r.file.relpath for r in ok],
-            "root": [r.file.root for r in ok],
-            "size": [r.size for r in ok],
-            "mtime_ns": [r.mtime_ns for r in ok],
+            "path": [printable_path(r.file.path) for r, _, _ in rows],
+            "relpath": [printable_path(r.file.relpath) for r, _, _ in rows],
+            "root": [printable_path(r.file.root) for r, _, _ in rows],
+            "size": [r.size for r, _, _ in rows],
+            "mtime_ns": [r.mtime_ns for r, _, _ in rows],
         }
         for key in ("sample_rate", "channels", "duration", "format", *RAVDESS_COLUMNS):
-            cols[key] = [r.meta.get(key) for r in ok]
-        cols["feature_set"] = [config.name] * len(ok)
-        cols["fingerprint"] = [fp] * len(ok)
-        cols["written_at"] = [written_at] * len(ok)
+            cols[key] = [r.meta.get(key) for r, _, _ in rows]
+        cols["augment"] = [a for _, a, _ in rows]
+        cols["feature_set"] = [config.name] * len(rows)
+        cols["fingerprint"] = [fp] * len(rows)
+        cols["written_at"] = [written_at] * len(rows)
         arrays = [pa.array(cols[c], type=_META_TYPES[c]) for c in META_COLUMNS]
-        matrix = np.stack([r.features for r in ok]).astype(np.float32, copy=False)
+        matrix = np.stack([v for _, _, v in rows]).astype(np.float32, copy=False)
         arrays += [pa.array(matrix[:, j]) for j in range(matrix.shape[1])]
         fields = [pa.field(c, _META_TYPES[c]) for c in META_COLUMNS]
         fields += [pa.field(n, pa.float32()) for n in feature_names]
@@ -226,9 +238,9 @@ class FeatureStore:
         now = _now()
         table = pa.table(
             {
-                "path": pa.array([r.file.path for r in bad], pa.string()),
-                "relpath": pa.array([r.file.relpath for r in bad], pa.string()),
-                "root": pa.array([r.file.root for r in bad], pa.string()),
+                "path": pa.array([printable_path(r.file.path) for r in bad], pa.string()),
+                "relpath": pa.array([printable_path(r.file.relpath) for r in bad], pa.string()),
+                "root": pa.array([printable_path(r.file.root) for r in bad], pa.string()),
                 "size": pa.array([r.size for r in bad], pa.int64()),
                 "mtime_ns": pa.array([r.mtime_ns for r in bad], pa.int64()),
                 "reason": pa.array([r.error for r in bad], pa.string()),
@@ -264,16 +276,20 @@ class FeatureStore:
         except (KeyError, ValueError, OSError, pa.ArrowException) as exc:
             raise StoreError(f"{chunk}: not a semo-batch feature chunk ({exc})") from None
 
-    def existing_keys(self, config: FeatureConfig) -> set[tuple[str, int, int]]:
-        """``(path, size, mtime_ns)`` of every row already stored for ``config``."""
+    def existing_keys(self, config: FeatureConfig) -> set[tuple[str, int, int, float]]:
+        """``(path, size, mtime_ns, augment)`` of every row already stored for ``config``."""
         chunks = self._chunks(self.dataset_dir(config))
         if not chunks:
             return set()
-        df = pl.scan_parquet(chunks).select("path", "size", "mtime_ns").collect()
-        return set(df.iter_rows())
+        df = pl.scan_parquet(chunks).select("path", "size", "mtime_ns", "augment").collect()
+        return {(p, s, m, round(float(a), 4)) for p, s, m, a in df.iter_rows()}
 
-    def scan(self, config: FeatureConfig) -> pl.LazyFrame:
-        """Lazy rows of one configuration, newest row per path.
+    def scan(self, config: FeatureConfig, *, augmented: bool = False) -> pl.LazyFrame:
+        """Lazy rows of one configuration, newest row per path (and augmentation).
+
+        Args:
+            augmented: include the speed-perturbed rows (``augment != 1``), which only
+                training should see.
 
         Raises:
             StoreError: when the store holds no rows for ``config``; the message
@@ -287,7 +303,10 @@ class FeatureStore:
                 f"it holds: {have}. Run `semo-batch featurize DIR --store {self.path} --feature-set {config.name}`"
             )
         lf = pl.scan_parquet(chunks)
-        return lf.sort("written_at").unique(subset="path", keep="last", maintain_order=True).sort("path")
+        if not augmented:
+            lf = lf.filter(pl.col("augment") == 1.0)
+        lf = lf.sort("written_at").unique(subset=["path", "augment"], keep="last", maintain_order=True)
+        return lf.sort("path", "augment")
 
     def failures(self) -> pl.DataFrame:
         """Recorded failures, newest per path and configuration, without files that have since succeeded."""

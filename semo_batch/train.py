@@ -46,6 +46,35 @@ class LabelledData:
     columns: list[str]
     config: FeatureConfig
     store: str
+    aug_X: np.ndarray | None = None
+    aug_parent: np.ndarray | None = None
+    aug_factor: np.ndarray | None = None
+
+    @property
+    def n_augmented(self) -> int:
+        return 0 if self.aug_X is None else len(self.aug_X)
+
+    def training_rows(
+        self, idx: np.ndarray, by: str | None, *, augmented: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Features, labels and group keys for training on rows ``idx`` plus their speed perturbations.
+
+        Each perturbation of a speaker is its own group (a new virtual voice), both for
+        speaker normalization and for the network's speaker-held-out validation set.
+        """
+        base = self.groups(by) if by not in (None, "none") else self.actors
+        keys = np.array([f"{g}" for g in base[idx]], dtype=object)
+        if not self.n_augmented or not augmented:
+            return self.X[idx], self.y[idx], keys
+        assert self.aug_parent is not None and self.aug_X is not None and self.aug_factor is not None
+        sel = np.flatnonzero(np.isin(self.aug_parent, idx))
+        parents = self.aug_parent[sel]
+        aug_keys = np.array([f"{g}@{f:g}" for g, f in zip(base[parents], self.aug_factor[sel])], dtype=object)
+        return (
+            np.vstack([self.X[idx], self.aug_X[sel]]),
+            np.concatenate([self.y[idx], self.y[parents]]),
+            np.concatenate([keys, aug_keys]),
+        )
 
     def groups(self, by: str | None) -> np.ndarray | None:
         """Group key per row for speaker normalization: ``actor``, ``folder`` (parent folder) or ``batch``."""
@@ -71,11 +100,13 @@ def load_labelled(
     feature_set: str | FeatureSet | FeatureConfig = DEFAULT_FEATURE_SET,
     *,
     actors: Sequence[int] | None = None,
+    augmented: bool = True,
 ) -> LabelledData:
     """Rows of ``store`` for ``feature_set`` that carry an emotion label (lazy polars scan).
 
     Args:
         actors: keep only these actors (``None``: all).
+        augmented: also load the speed-perturbed rows (for training only), if the store has them.
 
     Raises:
         StoreError: no labelled rows.
@@ -83,12 +114,23 @@ def load_labelled(
     fs = store if isinstance(store, FeatureStore) else FeatureStore(store)
     config = _resolve_config(feature_set)
     columns = features.names(config)
-    lf = fs.scan(config).filter(pl.col("emotion").is_not_null())
+    lf = fs.scan(config, augmented=augmented).filter(pl.col("emotion").is_not_null())
     if actors is not None:
         lf = lf.filter(pl.col("actor").is_in(list(actors)))
-    df = lf.select("path", "root", "emotion", "actor", *columns).collect()
+    both = lf.select("path", "root", "emotion", "actor", "augment", *columns).collect()
+    df = both.filter(pl.col("augment") == 1.0)
     if df.height == 0:
         raise StoreError(f"{fs.path}: no labelled rows (file names with a parsed emotion) for feature set {config.name!r}")
+    aug = both.filter(pl.col("augment") != 1.0)
+    extra: dict[str, Any] = {}
+    if aug.height:
+        index = {p: i for i, p in enumerate(df["path"].to_list())}
+        aug = aug.filter(pl.col("path").is_in(list(index)))
+        extra = {
+            "aug_X": aug.select(columns).to_numpy().astype(np.float64),
+            "aug_parent": np.array([index[p] for p in aug["path"].to_list()], dtype=np.int64),
+            "aug_factor": aug["augment"].to_numpy().astype(np.float64),
+        }
     return LabelledData(
         X=df.select(columns).to_numpy().astype(np.float64),
         y=df["emotion"].to_numpy().astype(object),
@@ -98,6 +140,7 @@ def load_labelled(
         columns=columns,
         config=config,
         store=str(fs.path),
+        **extra,
     )
 
 
@@ -182,8 +225,12 @@ def train(
     normalize_by: str | None = None,
     params: dict[str, Any] | None = None,
     plots: bool = True,
+    augmented: bool = True,
 ) -> dict[str, Any]:
     """Train a model on the store's labelled rows and save it with its held-out metrics.
+
+    Speed-perturbed rows in the store (``featurize --augment``) join the training
+    side of the split (never the held-out side) unless ``augmented`` is false.
 
     Writes into ``model_dir``: ``model.json`` + weights (see :mod:`semo_batch.models`),
     ``history.json`` for networks, ``split.json`` (which files were held out) and
@@ -193,7 +240,7 @@ def train(
     Returns:
         The metrics dict (``{}`` with ``split="none"``) plus ``rows_train``/``rows_test``.
     """
-    data = load_labelled(store, feature_set)
+    data = load_labelled(store, feature_set, augmented=augmented)
     tr, te = split_indices(data.y, data.actors, split=split, seed=seed, test_size=test_size)
     if split == "random" and model == "seed-dnn":
         # The notebook fed Keras its rows in train_test_split's shuffled order (validation_split
@@ -204,13 +251,14 @@ def train(
         model, feature_config=data.config, feature_columns=data.columns, normalize_by=normalize_by, seed=seed,
         params=params,
     )
-    fit_groups = groups[tr] if groups is not None else (data.actors[tr] if np.all(data.actors >= 0) else None)
-    clf.fit(data.X[tr], data.y[tr], groups=fit_groups, labels=_labels_for(data.y))
+    Xtr, ytr, gtr = data.training_rows(tr, normalize_by, augmented=augmented)
+    clf.fit(Xtr, ytr, groups=gtr, labels=_labels_for(data.y))
     out = Path(model_dir)
     clf.save(out)
     split_info = {
         "split": split, "seed": seed, "test_size": test_size, "normalize_by": normalize_by,
         "store": data.store, "rows_train": int(len(tr)), "rows_test": int(len(te)),
+        "augmented_rows_train": int(len(ytr) - len(tr)),
         "train_actors": sorted({int(a) for a in data.actors[tr]}),
         "test_actors": sorted({int(a) for a in data.actors[te]}),
         "test_paths": [data.paths[i] for i in te],
@@ -221,8 +269,8 @@ def train(
         proba = clf.predict_proba(data.X[te], groups=groups[te] if groups is not None else None)
         metrics = score(data.y[te], proba, clf.labels_)
         metrics["protocol"] = (
-            f"{split} split ({len(tr)} train / {len(te)} test rows, seed {seed}), model {model}, "
-            f"feature set {data.config.name}, normalize_by {normalize_by or 'none'}"
+            f"{split} split ({len(tr)} train (+{len(ytr) - len(tr)} augmented) / {len(te)} test rows, seed {seed}), "
+            f"model {model}, feature set {data.config.name}, normalize_by {normalize_by or 'none'}"
         )
         (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     if plots:
@@ -273,8 +321,12 @@ def cross_validate(
     normalize_by: str | None = None,
     params: dict[str, Any] | None = None,
     data: LabelledData | None = None,
+    augmented: bool = True,
 ) -> dict[str, Any]:
     """K-fold cross-validation; ``cv="actor"`` keeps each actor in one fold (speaker-independent).
+
+    Speed-perturbed rows, when the store has them and ``augmented``, are added to each
+    training fold only.
 
     Returns:
         ``folds`` (per-fold scores), ``mean``/``std`` of accuracy, UAR, macro-F1, Brier and
@@ -282,7 +334,7 @@ def cross_validate(
     """
     from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-    data = data or load_labelled(store, feature_set)
+    data = data or load_labelled(store, feature_set, augmented=augmented)
     labels = _labels_for(data.y)
     if cv == "actor":
         n_actors = len(np.unique(data.actors))
@@ -302,7 +354,8 @@ def cross_validate(
             model, feature_config=data.config, feature_columns=data.columns, normalize_by=normalize_by, seed=seed,
             params=params,
         )
-        clf.fit(data.X[tr], data.y[tr], groups=groups[tr] if groups is not None else data.actors[tr], labels=labels)
+        Xtr, ytr, gtr = data.training_rows(tr, normalize_by, augmented=augmented)
+        clf.fit(Xtr, ytr, groups=gtr, labels=labels)
         proba = clf.predict_proba(data.X[te], groups=groups[te] if groups is not None else None)
         s = score(data.y[te], proba, labels)
         pooled += np.asarray(s["confusion_matrix"])
@@ -311,7 +364,8 @@ def cross_validate(
     keys = ("accuracy", "uar", "macro_f1", "brier", "ece")
     return {
         "protocol": f"{folds}-fold {'by actor' if cv == 'actor' else 'stratified random'} CV, model {model}, "
-        f"feature set {data.config.name}, normalize_by {normalize_by or 'none'}, seed {seed}, {len(data.y)} rows",
+        f"feature set {data.config.name}, normalize_by {normalize_by or 'none'}, seed {seed}, {len(data.y)} rows"
+        + (f" (+{data.n_augmented} speed-perturbed rows for training)" if augmented and data.n_augmented else ""),
         "folds": per_fold,
         "mean": {k: float(np.mean([f[k] for f in per_fold])) for k in keys},
         "std": {k: float(np.std([f[k] for f in per_fold])) for k in keys},

@@ -274,7 +274,8 @@ def test_names_match_extract(config, rng):
 
 def test_feature_counts():
     assert len(seed_names(SEED)) == 193
-    assert len(names(EMO)) == len(emo_names(EMO)) == 197
+    assert len(names(EMO)) == len(emo_names(EMO)) == 658
+    assert len(set(names(EMO))) == 658  # unique column names
 
 
 @pytest.mark.parametrize("config", [SEED, EMO], ids=["seed", "emo"])

@@ -12,6 +12,8 @@ dilute them; F0 statistics use voiced frames only, in semitones.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..config import FeatureConfig
@@ -29,6 +31,8 @@ VOICING_THRESHOLD = 0.5
 _CONTRAST_EDGES_HZ = (0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)
 _FULL = ("mean", "std", "p10", "p50", "p90", "range", "slope")
 _SHAPE = ("mean", "std", "p10", "p90")
+_ENVELOPE = ("mean", "std", "p10", "p50", "p90")
+_N_SEGMENTS = 4
 _SPECTRAL_SHAPE = ("centroid", "bandwidth", "rolloff", "flatness", "flux")
 
 
@@ -41,24 +45,6 @@ def _contrast_bands(sr: int, n_fft: int) -> list[tuple[int, int]]:
         if idx.size:
             bands.append((int(idx[0]), int(idx[-1]) + 1))
     return bands
-
-
-def emo_names(config: FeatureConfig) -> list[str]:
-    names = [f"energy_{s}" for s in _FULL] + ["active_fraction"]
-    for i in range(config.n_mels):
-        names += [f"logmel_{i:02d}_mean", f"logmel_{i:02d}_std"]
-    for i in range(config.n_mfcc):
-        names += [f"mfcc_{i:02d}_mean", f"mfcc_{i:02d}_std"]
-    names += [f"dmfcc_{i:02d}_std" for i in range(config.n_mfcc)]
-    for d in _SPECTRAL_SHAPE:
-        names += [f"{d}_{s}" for s in _SHAPE]
-    for i in range(len(_contrast_bands(config.sample_rate, config.n_fft))):
-        names += [f"contrast_{i}_mean", f"contrast_{i}_std"]
-    names += ["zcr_mean", "zcr_std"]
-    names += [f"f0_{s}" for s in _FULL] + ["f0_delta_abs_mean"]
-    names += ["voiced_fraction", "voicing_strength_mean", "voiced_energy_gap"]
-    names += ["voiced_segment_rate", "voiced_segment_mean_s"]
-    return names
 
 
 def emo_descriptors(y: np.ndarray, config: FeatureConfig, spec: Spectrum | None = None) -> dict[str, np.ndarray]:
@@ -132,38 +118,117 @@ def _segments(mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(d == -1) - np.flatnonzero(d == 1)
 
 
+class _Out:
+    """Collects named functionals so that names and values can never drift apart."""
+
+    def __init__(self, frame_rate: float) -> None:
+        self.fr = frame_rate
+        self.names: list[str] = []
+        self.values: list[np.ndarray] = []
+
+    def stats(self, prefix: str, x: np.ndarray, stats: tuple[str, ...]) -> None:
+        x = np.asarray(x)
+        v = summarize(x, stats, frame_rate=self.fr)  # (k, len(stats))
+        if x.ndim == 1:
+            self.names += [f"{prefix}_{s}" for s in stats]
+        else:
+            self.names += [f"{prefix}_{i:02d}_{s}" for i in range(v.shape[0]) for s in stats]
+        self.values.append(v.ravel())
+
+    def scalar(self, name: str, value: float) -> None:
+        self.names.append(name)
+        self.values.append(np.array([value], dtype=np.float64))
+
+    def vector(self, prefix: str, v: np.ndarray) -> None:
+        self.names += [f"{prefix}_{i:02d}" for i in range(len(v))]
+        self.values.append(np.asarray(v, dtype=np.float64).ravel())
+
+
+def _at_least(mask: np.ndarray, fallback: np.ndarray, n: int = 3) -> np.ndarray:
+    return mask if mask.sum() >= n else fallback
+
+
+def _collect(d: dict[str, np.ndarray], config: FeatureConfig) -> _Out:
+    fr = config.sample_rate / config.hop_length
+    out = _Out(fr)
+    active, voiced = d["active"], d["voiced"]
+    a = _at_least(active, np.ones_like(active))
+    unvoiced = a & ~voiced
+    e = d["energy_db"]
+    mfcc, logmel = d["mfcc"], d["logmel"]
+
+    # Loudness and its dynamics.
+    out.stats("energy", e[a], _FULL)
+    out.scalar("active_fraction", float(active.mean()) if active.size else 0.0)
+    out.stats("energy_delta_abs", np.abs(np.gradient(e))[a] if e.size > 1 else e[a] * 0, ("mean", "std"))
+    out.scalar("energy_range_5_95", float(np.subtract(*np.percentile(e[a], [95, 5]))) if a.any() else 0.0)
+
+    # Spectral envelope: absolute, and relative to each frame's mean level (gain-invariant).
+    out.stats("logmel", logmel[a], _ENVELOPE)
+    out.stats("logmel_rel", (logmel - logmel.mean(axis=1, keepdims=True))[a], ("mean", "std"))
+    out.stats("mfcc", mfcc[a], _ENVELOPE)
+    dm = np.gradient(mfcc, axis=0) if len(mfcc) > 1 else mfcc * 0
+    out.stats("dmfcc", dm[a], ("std",))
+    # Voiced and unvoiced frames separately (vowels vs fricatives and breath).
+    v3 = _at_least(voiced, a)
+    out.stats("mfcc_voiced", mfcc[v3], ("mean", "std"))
+    out.stats("mfcc_unvoiced", mfcc[_at_least(unvoiced, a)], ("mean",))
+    out.stats("logmel_voiced", logmel[v3], ("mean",))
+
+    for name in _SPECTRAL_SHAPE:
+        out.stats(name, d[name][a], _SHAPE)
+    out.stats("contrast", d["contrast"][a], ("mean", "std"))
+    out.stats("zcr", d["zcr"][a], ("mean", "std"))
+
+    # Pitch, in semitones re 27.5 Hz, over voiced frames.
+    st = 12.0 * np.log2(np.maximum(d["f0"], 1.0) / 27.5)
+    out.stats("f0", st[voiced] if voiced.any() else np.zeros(0), _FULL)
+    both = voiced[1:] & voiced[:-1]
+    dst = np.diff(st)[both] if both.any() else np.zeros(0)
+    out.scalar("f0_delta_abs_mean", float(np.abs(dst).mean()) if dst.size else 0.0)
+    out.stats("f0_delta", dst, ("std", "p10", "p90"))
+
+    # Voicing, periodicity and rhythm.
+    n_active = max(int(a.sum()), 1)
+    out.scalar("voiced_fraction", voiced.sum() / n_active)
+    out.stats("strength", d["strength"][a], ("mean", "std", "p90"))
+    out.scalar("voicing_strength_mean", float(d["strength"][voiced].mean()) if voiced.any() else 0.0)
+    gap = e[voiced].mean() - e[unvoiced].mean() if voiced.any() and unvoiced.any() else 0.0
+    out.scalar("voiced_energy_gap", float(gap))
+    segs = _segments(voiced)
+    out.scalar("voiced_segment_rate", segs.size / (n_active / fr))
+    out.scalar("voiced_segment_mean_s", float(segs.mean() / fr) if segs.size else 0.0)
+
+    # Contour: the active span cut into quarters, each with its level (re the loudest),
+    # pitch (re the file's median), voicing and mean MFCCs.
+    idx = np.flatnonzero(a)
+    edges = np.linspace(idx[0], idx[-1] + 1, _N_SEGMENTS + 1).astype(int) if idx.size else np.zeros(_N_SEGMENTS + 1, int)
+    loud = np.percentile(e[a], 95) if a.any() else 0.0
+    med = np.median(st[voiced]) if voiced.any() else 0.0
+    for q, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        m = np.zeros_like(a)
+        m[lo:hi] = True
+        aa, vv = m & a, m & voiced
+        out.scalar(f"q{q}_energy", float(e[aa].mean() - loud) if aa.any() else -ACTIVE_RANGE_DB)
+        out.scalar(f"q{q}_f0", float(st[vv].mean() - med) if vv.any() else 0.0)
+        out.scalar(f"q{q}_voiced", vv.sum() / max(int(aa.sum()), 1))
+        out.vector(f"q{q}_mfcc", mfcc[aa].mean(axis=0) if aa.any() else np.zeros(mfcc.shape[1]))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _names(config: FeatureConfig) -> tuple[str, ...]:
+    rng = np.random.default_rng(0)
+    y = (0.1 * rng.standard_normal(config.sample_rate)).astype(np.float32)
+    return tuple(_collect(emo_descriptors(y, config), config).names)
+
+
+def emo_names(config: FeatureConfig) -> list[str]:
+    """Column names of :func:`emo_features`, in order."""
+    return list(_names(config))
+
+
 def emo_features(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """The ``emo`` functionals of a mono signal at ``config.sample_rate`` [shape=(n_features,)], float32."""
-    d = emo_descriptors(y, config)
-    fr = config.sample_rate / config.hop_length
-    active, voiced = d["active"], d["voiced"]
-    if active.sum() < 3:  # too little above silence: summarize everything rather than nothing
-        active = np.ones_like(active)
-    a = active
-    parts = [
-        summarize(d["energy_db"][a], _FULL, frame_rate=fr).ravel(),
-        [a.mean()],
-        summarize(d["logmel"][a], ("mean", "std"), frame_rate=fr).ravel(),
-        summarize(d["mfcc"][a], ("mean", "std"), frame_rate=fr).ravel(),
-        summarize(np.gradient(d["mfcc"], axis=0)[a] if len(a) > 1 else d["mfcc"][a] * 0, ("std",), frame_rate=fr).ravel(),
-    ]
-    for name in _SPECTRAL_SHAPE:
-        parts.append(summarize(d[name][a], _SHAPE, frame_rate=fr).ravel())
-    parts.append(summarize(d["contrast"][a], ("mean", "std"), frame_rate=fr).ravel())
-    parts.append(summarize(d["zcr"][a], ("mean", "std"), frame_rate=fr).ravel())
-
-    semitones = 12.0 * np.log2(d["f0"][voiced] / 27.5) if voiced.any() else np.zeros(0)
-    parts.append(summarize(semitones, _FULL, frame_rate=fr).ravel())
-    both = voiced[1:] & voiced[:-1]
-    st_all = 12.0 * np.log2(np.maximum(d["f0"], 1.0) / 27.5)
-    parts.append([np.abs(np.diff(st_all))[both].mean() if both.any() else 0.0])
-
-    n_active = max(int(a.sum()), 1)
-    e = d["energy_db"]
-    gap = e[voiced].mean() - e[a & ~voiced].mean() if voiced.any() and (a & ~voiced).any() else 0.0
-    parts.append(
-        [voiced.sum() / n_active, d["strength"][voiced].mean() if voiced.any() else 0.0, gap]
-    )
-    segs = _segments(voiced)
-    parts.append([segs.size / (n_active / fr), segs.mean() / fr if segs.size else 0.0])
-    return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts]).astype(np.float32)
+    out = _collect(emo_descriptors(y, config), config)
+    return np.concatenate(out.values).astype(np.float32)

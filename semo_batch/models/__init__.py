@@ -34,35 +34,72 @@ MODELS: dict[str, str] = {
     "dnn": "regularized dense network (dropout, L2, early stopping on validation loss)",
     "logreg": "multinomial logistic regression (L2, balanced class weights)",
     "svm": "RBF support vector machine with Platt-scaled probabilities (balanced class weights)",
+    "mlp": "scikit-learn multi-layer perceptron (one hidden layer of 256, strong L2)",
+    "ensemble": "soft vote of logreg and mlp",
 }
-DEFAULT_MODEL = "svm"
+DEFAULT_MODEL = "ensemble"
 
-# The scikit-learn and numpy types a saved model may contain; anything else is refused.
-_SKOPS_TRUSTED = [
-    "sklearn.svm._classes.SVC",
-    "sklearn.calibration.CalibratedClassifierCV",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "numpy.ndarray",
-    "numpy.dtype",
-    "numpy.float64",
-    "numpy.int32",
-    "numpy.int64",
-    "builtins.dict",
-    "builtins.list",
-    "builtins.tuple",
-    "builtins.str",
-    "builtins.int",
-    "builtins.float",
-]
+# Every type a saved scikit-learn model may contain; anything else is refused before
+# loading (skops would trust any scikit-learn class by default, a Pipeline included).
+_SKOPS_TRUSTED = frozenset(
+    {
+        "builtins.dict", "builtins.list", "builtins.str", "builtins.tuple", "builtins.int", "builtins.float",
+        "builtins.bool", "builtins.NoneType",
+        "numpy.ndarray", "numpy.dtype", "numpy.float64", "numpy.float32", "numpy.int32", "numpy.int64",
+        "numpy.random.mtrand.RandomState",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.svm._classes.SVC",
+        "sklearn.calibration.CalibratedClassifierCV",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.neural_network._multilayer_perceptron.MLPClassifier",
+        "sklearn.ensemble._voting.VotingClassifier",
+        "sklearn.preprocessing._label.LabelBinarizer",
+        "sklearn.preprocessing._label.LabelEncoder",
+        "sklearn.utils._bunch.Bunch",
+    }
+)
+#: The outermost estimator type each scikit-learn model name must load as.
+_TOP_TYPE = {
+    "logreg": "LogisticRegression",
+    "svm": "CalibratedClassifierCV",
+    "mlp": "MLPClassifier",
+    "ensemble": "VotingClassifier",
+}
+
+
+def _skops_types(path: Path) -> set[str]:
+    """Every ``module.class`` named in a skops file's schema (read as JSON, nothing executed)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        schema = json.loads(z.read("schema.json"))
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "__class__" in node:
+                found.add(f"{node.get('__module__', '')}.{node['__class__']}")
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    return found
+
+
+_SKLEARN_MODELS = ("logreg", "svm", "mlp", "ensemble")
 
 
 def _make_sklearn(name: str, seed: int, params: dict[str, Any]) -> Any:
     if name == "logreg":
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(C=params.get("C", 0.05), max_iter=5000, class_weight="balanced", random_state=seed)
+        return LogisticRegression(
+            C=params.get("C", 0.05), tol=1e-3, max_iter=5000, class_weight="balanced", random_state=seed
+        )
     if name == "svm":
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import SVC
@@ -70,6 +107,19 @@ def _make_sklearn(name: str, seed: int, params: dict[str, Any]) -> Any:
         svc = SVC(C=params.get("C", 10.0), gamma=params.get("gamma", "scale"), kernel="rbf", class_weight="balanced")
         # Platt scaling fit on internal folds, one SVC refit on all rows (what SVC(probability=True) did).
         return CalibratedClassifierCV(svc, method="sigmoid", cv=5, ensemble=False)
+    if name == "mlp":
+        from sklearn.neural_network import MLPClassifier
+
+        return MLPClassifier(
+            hidden_layer_sizes=(int(params.get("hidden", 256)),), alpha=params.get("alpha", 1.0), max_iter=500,
+            random_state=seed,
+        )
+    if name == "ensemble":
+        from sklearn.ensemble import VotingClassifier
+
+        names = params.get("members", ("logreg", "mlp"))
+        members = [(m, _make_sklearn(m, seed, params.get(m, {}))) for m in names]
+        return VotingClassifier(members, voting="soft")
     raise ModelError(f"The model must be one of {sorted(MODELS)}. Got {name!r} instead.")
 
 
@@ -203,9 +253,10 @@ class EmotionClassifier:
         if self.model in ("seed-dnn", "dnn"):
             self.estimator_.save(d / "model.keras")
             weights = "model.keras"
-        else:
+        else:  # logreg, svm, mlp, ensemble
             import skops.io as sio
 
+            _drop_optimizer_state(self.estimator_)
             sio.dump(self.estimator_, d / "model.skops")
             weights = "model.skops"
         meta = {
@@ -229,6 +280,34 @@ class EmotionClassifier:
         return d
 
 
+def _drop_optimizer_state(est: Any) -> None:
+    """An MLP keeps Adam's moment estimates (twice its weights) only to resume training."""
+    for e in [est, *getattr(est, "estimators_", [])]:
+        if hasattr(e, "_optimizer"):
+            e._optimizer = None
+
+
+def _check_estimator(clf: EmotionClassifier, d: Path) -> None:
+    """The loaded estimator is of the right type and shape for ``model.json``."""
+    est = clf.estimator_
+    n_features, n_labels = len(clf.feature_columns), len(clf.labels_)
+    if clf.model in _TOP_TYPE:
+        if type(est).__name__ != _TOP_TYPE[clf.model]:
+            raise ModelError(f"{d}: model.skops holds a {type(est).__name__}, not the {_TOP_TYPE[clf.model]} of model {clf.model!r}")
+        classes = np.asarray(getattr(est, "classes_", []))
+        if classes.dtype.kind not in "iu" or classes.size == 0 or classes.min() < 0 or classes.max() >= n_labels:
+            raise ModelError(f"{d}: the estimator's classes do not match the {n_labels} labels in model.json")
+        if getattr(est, "n_features_in_", n_features) != n_features:
+            raise ModelError(
+                f"{d}: the estimator expects {est.n_features_in_} features but model.json lists {n_features}"
+            )
+    else:
+        shape = getattr(getattr(est, "model_", None), "input_shape", None)
+        out = getattr(getattr(est, "model_", None), "output_shape", None)
+        if shape is None or shape[-1] != n_features or out is None or out[-1] != n_labels:
+            raise ModelError(f"{d}: the network's input/output shape {shape}->{out} does not match model.json")
+
+
 def load_model(model_dir: str | Path) -> EmotionClassifier:
     """Load a model directory without executing anything from it.
 
@@ -242,6 +321,8 @@ def load_model(model_dir: str | Path) -> EmotionClassifier:
     meta_path = d / "model.json"
     if not meta_path.is_file():
         raise ModelError(f"{d}: not a model directory (no model.json); train one with `semo-batch train`")
+    from ..errors import ConfigError
+
     try:
         meta = json.loads(meta_path.read_text())
         cfg = FeatureConfig.from_dict(meta["feature_config"])
@@ -252,7 +333,7 @@ def load_model(model_dir: str | Path) -> EmotionClassifier:
         clf.labels_ = [str(v) for v in meta["labels"]]
         clf.scaler_ = Standardizer.from_dict(meta["scaler"], len(clf.feature_columns))
         weights = meta["weights"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ConfigError, ModelError) as exc:
         raise ModelError(f"{meta_path}: unreadable or incomplete model description ({type(exc).__name__}: {exc})") from None
     if cfg.fingerprint() != meta.get("fingerprint"):
         raise ModelError(f"{meta_path}: feature fingerprint does not match its own parameters (tampered file?)")
@@ -272,24 +353,20 @@ def load_model(model_dir: str | Path) -> EmotionClassifier:
             from .keras_nets import KerasNet
 
             clf.estimator_ = KerasNet.load(d / weights, architecture="seed" if clf.model == "seed-dnn" else "regularized")
-        elif weights == "model.skops" and clf.model in ("logreg", "svm"):
+        elif weights == "model.skops" and clf.model in _SKLEARN_MODELS:
             import skops.io as sio
 
             path = d / weights
-            untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in _SKOPS_TRUSTED]
+            untrusted = sorted(_skops_types(path) - _SKOPS_TRUSTED)
             if untrusted:
                 raise ModelError(f"{path}: refuses to load types outside the allow-list: {untrusted}")
-            clf.estimator_ = sio.load(path, trusted=_SKOPS_TRUSTED)
+            clf.estimator_ = sio.load(path, trusted=sorted(_SKOPS_TRUSTED))
         else:
             raise ModelError(f"{meta_path}: weights {weights!r} do not fit model {clf.model!r}")
     except ModelError:
         raise
     except Exception as exc:
-        raise ModelError(f"{d / weights}: cannot load model weights ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
-    n_out = None
-    est = clf.estimator_
-    if hasattr(est, "classes_"):
-        n_out = int(np.max(est.classes_)) + 1
-    if n_out is not None and n_out > len(clf.labels_):
-        raise ModelError(f"{d}: the estimator knows {n_out} classes but model.json lists {len(clf.labels_)} labels")
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ModelError(f"{d / weights}: cannot load model weights ({type(exc).__name__}: {first})") from None
+    _check_estimator(clf, d)
     return clf

@@ -1,0 +1,255 @@
+"""Exit codes of the CLI: 0 all done, 3 some files failed, 1 other errors (and --strict), 2 usage errors.
+
+Errors are one line on stderr (``semo-batch: error: ...``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from conftest import harmonic_tone
+from typer.testing import CliRunner, Result
+
+from semo_batch.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, app
+from semo_batch.resources import default_model_dir
+
+MODEL = str(default_model_dir())
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``good``: two clips; ``mixed``: a clip and a text file named .wav; ``empty``; a plain ``file``."""
+    base = tmp_path_factory.mktemp("cli")
+    y = 0.5 * harmonic_tone(180.0, sr=16_000, duration=0.5)
+    for name in ("good", "mixed", "empty"):
+        (base / name).mkdir()
+    sf.write(base / "good" / "a.wav", y, 16_000, subtype="PCM_16")
+    sf.write(base / "good" / "b.wav", y[::-1].copy(), 16_000, subtype="PCM_16")
+    sf.write(base / "mixed" / "a.wav", y, 16_000, subtype="PCM_16")
+    (base / "mixed" / "notes.wav").write_text("not audio\n")
+    (base / "file.wav").write_bytes((base / "good" / "a.wav").read_bytes())
+    return {
+        "base": base,
+        "good": base / "good",
+        "mixed": base / "mixed",
+        "empty": base / "empty",
+        "file": base / "file.wav",
+    }
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def assert_exit(res: Result, code: int) -> None:
+    assert res.exit_code == code, (res.exit_code, res.output, res.exception)
+    # A clean exit (typer.Exit / click usage error), not an exception escaping the CLI.
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    assert "Traceback" not in res.output
+
+
+def assert_one_error_line(res: Result, *fragments: str) -> str:
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("semo-batch: error: "), res.stderr
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+    return lines[0]
+
+
+# -- featurize -----------------------------------------------------------------------------------
+
+
+def test_featurize_all_done_is_0_and_a_rerun_too(folders, tmp_path):
+    res = invoke("featurize", folders["good"], "--store", tmp_path / "s", "-j", "1", "-q")
+    assert_exit(res, EXIT_OK)
+    assert (
+        res.stdout.splitlines()[0]
+        == "2 files found: 2 featurized, 0 skipped (already in the store), 0 failed"
+    )
+    assert res.stderr == ""
+    res = invoke("featurize", folders["good"], "--store", tmp_path / "s", "-j", "1", "-q")
+    assert_exit(res, EXIT_OK)
+    assert res.stdout.startswith("2 files found: 0 featurized, 2 skipped")
+
+
+def test_featurize_some_failed_is_3(folders, tmp_path):
+    res = invoke("featurize", folders["mixed"], "--store", tmp_path / "s", "-j", "1", "-q")
+    assert_exit(res, EXIT_PARTIAL)
+    assert (
+        res.stdout.splitlines()[0]
+        == "2 files found: 1 featurized, 0 skipped (already in the store), 1 failed"
+    )
+    assert f"failures recorded under {tmp_path / 's' / 'failures'}" in res.stdout
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"  failed: {folders['mixed'] / 'notes.wav'}: not a decodable audio file"
+    )
+    # Failures are retried on the next run, and still fail: 3 again.
+    assert_exit(
+        invoke("featurize", folders["mixed"], "--store", tmp_path / "s", "-j", "1", "-q"), EXIT_PARTIAL
+    )
+
+
+def test_featurize_strict_turns_a_failure_into_1(folders, tmp_path):
+    res = invoke("featurize", folders["mixed"], "--store", tmp_path / "s", "-j", "1", "-q", "--strict")
+    assert_exit(res, EXIT_ERROR)
+    assert_one_error_line(res, str(folders["mixed"] / "notes.wav"), "not a decodable audio file")
+    # --strict on a clean folder is still 0.
+    assert_exit(
+        invoke("featurize", folders["good"], "--store", tmp_path / "s2", "-j", "1", "-q", "--strict"), EXIT_OK
+    )
+
+
+def test_featurize_empty_folder_is_0(folders, tmp_path):
+    res = invoke("featurize", folders["empty"], "--store", tmp_path / "s", "-q")
+    assert_exit(res, EXIT_OK)
+    assert res.stdout.startswith("0 files found")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["{missing}"], "no such folder"),
+        (["{file}"], "not a folder"),
+        (["{good}", "{missing}"], "no such folder"),  # checked before any work, even after a good folder
+    ],
+    ids=["missing", "a-file", "good-then-missing"],
+)
+def test_featurize_bad_folder_is_2_before_any_work(folders, tmp_path, args, fragment):
+    paths = {"missing": tmp_path / "nope", "file": folders["file"], "good": folders["good"]}
+    argv = [a.format(**paths) for a in args]
+    res = invoke("featurize", *argv, "--store", tmp_path / "s", "-j", "1", "-q")
+    assert_exit(res, EXIT_USAGE)
+    assert_one_error_line(res, fragment)
+    assert not (tmp_path / "s").exists()  # nothing was written, not even the store folder
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--jobs", "abc"],
+        ["--feature-set", "egemaps"],
+        ["--backend", "spark"],
+        ["--bogus"],
+        ["--max-duration", "ten"],
+        ["--max-duration", "-5"],
+        ["--max-duration", "nan"],
+    ],
+    ids=[
+        "jobs-abc",
+        "feature-set",
+        "backend",
+        "unknown-option",
+        "max-duration-ten",
+        "max-duration-negative",
+        "max-duration-nan",
+    ],
+)
+def test_featurize_bad_option_is_2(folders, tmp_path, extra):
+    res = invoke("featurize", folders["good"], "--store", tmp_path / "s", "-j", "1", "-q", *extra)
+    assert_exit(res, EXIT_USAGE)
+    assert not (tmp_path / "s" / "features").exists() and not (tmp_path / "s" / "failures").exists()
+
+
+def test_no_arguments_and_unknown_command_are_2():
+    assert_exit(invoke("featurize"), EXIT_USAGE)
+    assert_exit(invoke("predict"), EXIT_USAGE)
+    assert_exit(invoke("frobnicate"), EXIT_USAGE)
+
+
+# -- predict -------------------------------------------------------------------------------------
+
+
+def test_predict_all_done_is_0(folders, tmp_path):
+    out = tmp_path / "p.csv"
+    res = invoke("predict", folders["good"], "--model-dir", MODEL, "-o", out, "-j", "1", "-q")
+    assert_exit(res, EXIT_OK)
+    assert res.stdout.strip() == f"2 files, 2 predicted, 0 failed -> {out}"
+    assert len(out.read_text().splitlines()) == 3
+
+
+def test_predict_some_failed_is_3_and_strict_is_1(folders, tmp_path):
+    out = tmp_path / "p.csv"
+    res = invoke("predict", folders["mixed"], "--model-dir", MODEL, "-o", out, "-j", "1", "-q")
+    assert_exit(res, EXIT_PARTIAL)
+    assert res.stdout.strip() == f"2 files, 1 predicted, 1 failed -> {out}"
+    out.unlink()
+    res = invoke("predict", folders["mixed"], "--model-dir", MODEL, "-o", out, "-j", "1", "-q", "--strict")
+    assert_exit(res, EXIT_ERROR)
+    assert out.is_file()  # the CSV is still written, with the reason in the error column
+
+
+def test_predict_usage_errors_are_2(folders, tmp_path):
+    out = tmp_path / "p.csv"
+    res = invoke("predict", tmp_path / "nope", "--model-dir", MODEL, "-o", out, "-j", "1", "-q")
+    assert_exit(res, EXIT_USAGE)
+    assert_one_error_line(res, "nope: no such folder")
+    # The bundled model was trained without speaker normalization.
+    res = invoke(
+        "predict",
+        folders["good"],
+        "--model-dir",
+        MODEL,
+        "-o",
+        out,
+        "-j",
+        "1",
+        "-q",
+        "--normalize-by",
+        "actor",
+    )
+    assert_exit(res, EXIT_USAGE)
+    assert_one_error_line(res, "without speaker normalization")
+    assert_exit(
+        invoke("predict", folders["good"], "--model-dir", MODEL, "--normalize-by", "speaker"), EXIT_USAGE
+    )
+    res = invoke(
+        "predict", folders["good"], "--model-dir", MODEL, "-o", out, "-j", "1", "-q", "--max-duration", "-1"
+    )
+    assert_exit(res, EXIT_USAGE)
+    assert not out.exists()
+
+
+def test_predict_missing_model_is_1(folders, tmp_path):
+    res = invoke(
+        "predict", folders["good"], "--model-dir", tmp_path / "no-model", "-o", tmp_path / "p.csv", "-q"
+    )
+    assert_exit(res, EXIT_ERROR)
+    assert_one_error_line(res, "no-model: not a model directory")
+
+
+def test_other_errors_are_1(tmp_path):
+    res = invoke("train", "--store", tmp_path / "no-store", "--model-dir", tmp_path / "m")
+    assert_exit(res, EXIT_ERROR)
+    assert_one_error_line(res, "no-store")
+    res = invoke("info", "--store", tmp_path / "no-store")
+    assert_exit(res, EXIT_ERROR)
+    assert_one_error_line(res, "no such store")
+
+
+def test_exit_codes_reach_the_shell(folders, tmp_path):
+    """Through the real entry point, in a subprocess: 2 for a missing folder, 3 for a failed file."""
+    cmd = [sys.executable, "-m", "semo_batch", "featurize"]
+    r = subprocess.run(
+        [*cmd, str(tmp_path / "nope"), "--store", str(tmp_path / "s"), "-q"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        r.returncode == EXIT_USAGE and r.stderr == f"semo-batch: error: {tmp_path / 'nope'}: no such folder\n"
+    )
+    r = subprocess.run(
+        [*cmd, str(folders["mixed"]), "--store", str(tmp_path / "s"), "-q", "-j", "1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == EXIT_PARTIAL, r.stderr
+    assert "Traceback" not in r.stderr
