@@ -12,7 +12,7 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -144,7 +144,7 @@ def featurize(
     max_duration: Annotated[float, typer.Option(help="Refuse files longer than this (seconds; 0: no limit).")] = 600.0,
     follow_symlinks: Annotated[bool, typer.Option(help="Follow symlinks out of the input folders.")] = False,
     backend: Annotated[BackendChoice, typer.Option(help="Where per-file work runs.")] = BackendChoice.loky,
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (with --backend dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (with --backend dask).")] = None,
     augment: Annotated[str, typer.Option(help="Also store speed-perturbed copies for training, e.g. '0.9,1.1'.")] = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -195,14 +195,14 @@ def train(
 def evaluate(
     store: Annotated[Path, typer.Option(help="Feature store folder.")] = Path("semo-store"),
     model_dir: Annotated[Path, typer.Option(help="Saved model to score (without --cv).")] = Path("semo-model"),
-    cv: Annotated[Optional[CVChoice], typer.Option(help="Cross-validate a model type instead of scoring a saved model.")] = None,
+    cv: Annotated[CVChoice | None, typer.Option(help="Cross-validate a model type instead of scoring a saved model.")] = None,
     folds: Annotated[int, typer.Option(help="Folds for --cv.")] = 5,
     model: Annotated[ModelChoice, typer.Option(help="Model type for --cv.")] = ModelChoice.svm,
     feature_set: Annotated[FeatureSetChoice, typer.Option(help="Feature set for --cv.")] = FeatureSetChoice.emo,
     normalize_by: Annotated[NormalizeChoice, typer.Option(help="Speaker normalization for --cv.")] = NormalizeChoice.none,
     seed: Annotated[int, typer.Option(help="Random seed for --cv.")] = 0,
     augmented: Annotated[bool, typer.Option(help="With --cv, train folds on speed-perturbed rows too, if any.")] = True,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the full result as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the full result as JSON.")] = None,
 ) -> None:
     """Score a saved model on a store, or cross-validate (by actor: speaker-independent)."""
     import json
@@ -240,12 +240,12 @@ def predict(
     model_dir: Annotated[Path, typer.Option(help="Model directory.")] = Path("semo-model"),
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write.")] = Path("predictions.csv"),
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: all cores).")] = 0,
-    normalize_by: Annotated[Optional[NormalizeChoice], typer.Option(help="Speaker groups, for models trained with normalization.")] = None,
+    normalize_by: Annotated[NormalizeChoice | None, typer.Option(help="Speaker groups, for models trained with normalization.")] = None,
     max_duration: Annotated[float, typer.Option(help="Refuse files longer than this (seconds; 0: no limit).")] = 600.0,
-    plot: Annotated[Optional[Path], typer.Option(help="Also write a PNG of the label distribution and confidences.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also write a PNG of the label distribution and confidences.")] = None,
     strict: Annotated[bool, typer.Option(help="Exit with an error if any file failed.")] = False,
     backend: Annotated[BackendChoice, typer.Option(help="Where per-file work runs.")] = BackendChoice.loky,
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (with --backend dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (with --backend dask).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Label every audio file under DIRS and write one CSV row per file."""
@@ -284,9 +284,9 @@ def demo(
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write.")] = Path("demo-predictions.csv"),
 ) -> None:
     """Predict the bundled RAVDESS sample clips with the bundled default model."""
-    from .predict import predict_folders, write_csv
-    from .resources import sample_dir, default_model_dir
     from .naming import parse_ravdess
+    from .predict import predict_folders, write_csv
+    from .resources import default_model_dir, sample_dir
 
     df = _run(predict_folders, [sample_dir()], default_model_dir(), jobs=1)
     write_csv(df, output)
@@ -315,8 +315,8 @@ def inspect(
 
 @app.command()
 def report(
-    store: Annotated[Optional[Path], typer.Option(help="Feature store folder (default: ./semo-store if present).")] = None,
-    model_dir: Annotated[Optional[Path], typer.Option(help="Model directory to include.")] = None,
+    store: Annotated[Path | None, typer.Option(help="Feature store folder (default: ./semo-store if present).")] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="Model directory to include.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
 ) -> None:
     """Write one self-contained HTML report of the dataset and, given one, a model."""
@@ -332,16 +332,17 @@ def report(
 @app.command()
 def info(store: Annotated[Path, typer.Option(help="Feature store folder.")] = Path("semo-store")) -> None:
     """List the feature sets, row counts and recorded failures of a store."""
-    from .errors import StoreError
     from .store import FeatureStore
 
     fs = FeatureStore(store)
     if not fs.path.is_dir():
-        _run(lambda: (_ for _ in ()).throw(StoreError(f"{fs.path}: no such store")))
-    for d in fs.datasets():
-        from .config import FeatureConfig
+        _err(f"{fs.path}: no such store")
+        raise typer.Exit(EXIT_ERROR)
+    from .config import FeatureConfig
 
-        n = _run(lambda: fs.scan(FeatureConfig.from_dict(d["config"])).select("path").collect().height)
+    for d in fs.datasets():
+        config = FeatureConfig.from_dict(d["config"])
+        n = _run(lambda c=config: fs.scan(c).select("path").collect().height)
         typer.echo(f"{d['feature_set']:6s} {d['fingerprint']}  {n} files in {d['chunks']} chunks  {d['folder']}")
     fails = fs.failures()
     typer.echo(f"{fails.height} files with a recorded failure")

@@ -14,7 +14,7 @@ from . import features
 from .audio import DEFAULT_MAX_DURATION
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
 from .discover import discover, printable_path
-from .errors import AudioError, ConfigError, Interrupted
+from .errors import AudioError, ConfigError, Interrupted, SemoError
 from .extract import FileResult
 from .parallel import map_files, stop_workers
 from .store import FeatureStore
@@ -191,7 +191,6 @@ def featurize(
                         summary.failed += 1
                         summary.failures.append((printable_path(res.file.path), res.error))
                         if strict:
-                            flush()
                             raise AudioError(printable_path(res.file.path), res.error)
                     if len(pending) >= chunk_files or time.monotonic() - last_flush > CHUNK_SECONDS:
                         flush()
@@ -200,6 +199,9 @@ def featurize(
                     if stop.is_set():
                         raise KeyboardInterrupt
             flush()
+        except SemoError:
+            flush()  # e.g. --strict, or a Dask scheduler lost mid-run: keep what is whole
+            raise
         except KeyboardInterrupt:
             # Rows already received are whole: keep them, then stop the workers.
             flush()

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from .errors import ConfigError
 

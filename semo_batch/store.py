@@ -35,8 +35,8 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .config import FeatureConfig
-from .errors import StoreError, StoreLockedError
 from .discover import printable_path
+from .errors import StoreError, StoreLockedError
 from .extract import FileResult
 from .naming import RAVDESS_COLUMNS
 
