@@ -48,6 +48,7 @@ class SplitChoice(str, Enum):
 class CVChoice(str, Enum):
     actor = "actor"
     random = "random"
+    holdout = "holdout"
 
 
 class NormalizeChoice(str, Enum):

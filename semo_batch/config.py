@@ -121,7 +121,7 @@ _SEED = FeatureConfig(
 #: times over) zero-padded to 1024, 10 ms hop; 40 mel bands up to 8 kHz, 20 MFCCs.
 _EMO = FeatureConfig(
     name=FeatureSet.EMO.value,
-    version=2,
+    version=3,
     sample_rate=16_000,
     n_fft=1024,
     win_length=640,

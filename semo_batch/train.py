@@ -323,7 +323,8 @@ def cross_validate(
     data: LabelledData | None = None,
     augmented: bool = True,
 ) -> dict[str, Any]:
-    """K-fold cross-validation; ``cv="actor"`` keeps each actor in one fold (speaker-independent).
+    """K-fold cross-validation; ``cv="actor"`` keeps each actor in one fold (speaker-independent),
+    ``cv="random"`` is stratified K-fold, ``cv="holdout"`` one stratified 80/20 split.
 
     Speed-perturbed rows, when the store has them and ``augmented``, are added to each
     training fold only.
@@ -344,8 +345,10 @@ def cross_validate(
         splits = list(splitter.split(data.X, data.y, data.actors))
     elif cv == "random":
         splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(data.X, data.y))
+    elif cv == "holdout":
+        splits = [split_indices(data.y, data.actors, split="random", seed=seed)]
     else:
-        raise ConfigError(f"The cv value must be one of {{'actor', 'random'}}. Got {cv!r} instead.")
+        raise ConfigError(f"The cv value must be one of {{'actor', 'random', 'holdout'}}. Got {cv!r} instead.")
     groups = data.groups(normalize_by)
     per_fold = []
     pooled = np.zeros((len(labels), len(labels)), dtype=np.int64)
@@ -363,7 +366,8 @@ def cross_validate(
                         | {"test_actors": sorted({int(a) for a in data.actors[te]})})
     keys = ("accuracy", "uar", "macro_f1", "brier", "ece")
     return {
-        "protocol": f"{folds}-fold {'by actor' if cv == 'actor' else 'stratified random'} CV, model {model}, "
+        "protocol": ("stratified random 80/20 split" if cv == "holdout" else
+                     f"{folds}-fold {'by actor' if cv == 'actor' else 'stratified random'} CV") + f", model {model}, "
         f"feature set {data.config.name}, normalize_by {normalize_by or 'none'}, seed {seed}, {len(data.y)} rows"
         + (f" (+{data.n_augmented} speed-perturbed rows for training)" if augmented and data.n_augmented else ""),
         "folds": per_fold,

@@ -34,7 +34,7 @@ class KerasNet:
         architecture: ``"seed"`` is the notebook's exactly: Dense 120-100-80-50-30-20 (ReLU)
             and a softmax, Adam, up to 1500 epochs, batch 64, ``validation_split=0.2``,
             early stopping on *training* accuracy with patience 100.  ``"regularized"``:
-            Dense 256-128 with dropout and L2, Adam (1e-3), batch 32, early stopping on
+            Dense 256-128 with dropout and L2, Adam (1e-3), batch 128, early stopping on
             validation loss (patience 40, best weights restored), up to 400 epochs.
         seed: seeds Python, numpy and TensorFlow, with deterministic ops.
         epochs: overrides the maximum number of epochs.
@@ -105,7 +105,7 @@ class KerasNet:
             if validation is not None:
                 kw = {"validation_data": (validation[0], keras.utils.to_categorical(validation[1], n_classes))}
             hist = self.model_.fit(
-                X, onehot, epochs=self.epochs or 400, batch_size=32, shuffle=True,
+                X, onehot, epochs=self.epochs or 400, batch_size=128, shuffle=True,
                 class_weight=class_weight, callbacks=cb, verbose=0, **kw,
             )
         self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
