@@ -33,8 +33,10 @@ class FeatureSetChoice(str, Enum):
 
 
 class ModelChoice(str, Enum):
-    svm = "svm"
+    ensemble = "ensemble"
     logreg = "logreg"
+    mlp = "mlp"
+    svm = "svm"
     dnn = "dnn"
     seed_dnn = "seed-dnn"
 
@@ -171,7 +173,7 @@ def featurize(
 def train(
     store: Annotated[Path, typer.Option(help="Feature store folder.")] = Path("semo-store"),
     model_dir: Annotated[Path, typer.Option(help="Where to write the model.")] = Path("semo-model"),
-    model: Annotated[ModelChoice, typer.Option(help="Model to train.")] = ModelChoice.svm,
+    model: Annotated[ModelChoice, typer.Option(help="Model to train.")] = ModelChoice.ensemble,
     feature_set: Annotated[FeatureSetChoice, typer.Option(help="Feature set to train on.")] = FeatureSetChoice.emo,
     split: Annotated[SplitChoice, typer.Option(help="Held-out split: whole actors, stratified random, or none.")] = SplitChoice.actor,
     seed: Annotated[int, typer.Option(help="Random seed (split and model).")] = 0,
@@ -198,7 +200,7 @@ def evaluate(
     model_dir: Annotated[Path, typer.Option(help="Saved model to score (without --cv).")] = Path("semo-model"),
     cv: Annotated[CVChoice | None, typer.Option(help="Cross-validate a model type instead of scoring a saved model.")] = None,
     folds: Annotated[int, typer.Option(help="Folds for --cv.")] = 5,
-    model: Annotated[ModelChoice, typer.Option(help="Model type for --cv.")] = ModelChoice.svm,
+    model: Annotated[ModelChoice, typer.Option(help="Model type for --cv.")] = ModelChoice.ensemble,
     feature_set: Annotated[FeatureSetChoice, typer.Option(help="Feature set for --cv.")] = FeatureSetChoice.emo,
     normalize_by: Annotated[NormalizeChoice, typer.Option(help="Speaker normalization for --cv.")] = NormalizeChoice.none,
     seed: Annotated[int, typer.Option(help="Random seed for --cv.")] = 0,
