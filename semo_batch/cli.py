@@ -240,7 +240,9 @@ def evaluate(
 @app.command()
 def predict(
     dirs: Annotated[list[Path], typer.Argument(help="Folders of audio files (any names).")],
-    model_dir: Annotated[Path, typer.Option(help="Model directory.")] = Path("semo-model"),
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Model directory (default: ./semo-model if present, else the bundled model).")
+    ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write.")] = Path("predictions.csv"),
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: all cores).")] = 0,
     normalize_by: Annotated[NormalizeChoice | None, typer.Option(help="Speaker groups, for models trained with normalization.")] = None,
@@ -254,6 +256,12 @@ def predict(
     """Label every audio file under DIRS and write one CSV row per file."""
     from .predict import predict_folders, write_csv
 
+    if model_dir is None:
+        from .resources import default_model_dir
+
+        model_dir = Path("semo-model") if Path("semo-model", "model.json").is_file() else default_model_dir()
+        if not quiet:
+            typer.echo(f"model: {model_dir}", err=True)
     df = _run(
         predict_folders, dirs, model_dir, jobs=jobs or None,
         normalize_by=normalize_by.value if normalize_by else None, max_duration=_max_duration(max_duration),

@@ -24,3 +24,17 @@ def test_help_lists_every_command() -> None:
     out = CliRunner().invoke(cli.app, ["--help"]).output
     for name in ("featurize", "train", "evaluate", "predict", "run", "demo", "inspect", "report", "info"):
         assert name in out
+
+
+def test_predict_without_a_model_dir_uses_the_bundled_model(tmp_path, monkeypatch) -> None:
+    import csv
+
+    from semo_batch.resources import default_model_dir, sample_dir
+
+    monkeypatch.chdir(tmp_path)  # no ./semo-model here
+    result = CliRunner().invoke(cli.app, ["predict", str(sample_dir()), "-o", "out.csv", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert f"model: {default_model_dir()}" in result.output
+    with open(tmp_path / "out.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 16 and all(r["emotion"] for r in rows)
