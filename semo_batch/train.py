@@ -301,7 +301,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score a saved model on the labelled rows of a store (of the model's own feature set)."""
     clf = load_model(model_dir)
-    data = load_labelled(store, clf.feature_config, actors=actors)
+    data = load_labelled(store, clf.feature_config, actors=actors, augmented=False)
     by = normalize_by or clf.normalize_by
     proba = clf.predict_proba(data.X, groups=data.groups(by) if clf.normalize_by else None)
     known = np.isin(data.y, clf.labels_)

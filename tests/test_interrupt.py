@@ -41,10 +41,12 @@ N_FILES = 300
 SR, DURATION = 8_000, 0.3
 KILL_ROUNDS = 6
 #: The CLI does not expose the chunk size; this driver runs the library with small chunks.
+# The driver is paced (20 ms per result, in the parent) so that a run lasts several
+# seconds on any machine and every kill round finds work left to interrupt.
 DRIVER = (
-    "import sys\n"
+    "import sys, time\n"
     "from semo_batch.featurize import featurize\n"
-    "featurize([sys.argv[1]], sys.argv[2], jobs=2, chunk_files=16)\n"
+    "featurize([sys.argv[1]], sys.argv[2], jobs=2, chunk_files=16, progress=lambda done, total: time.sleep(0.02))\n"
 )
 
 

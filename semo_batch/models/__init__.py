@@ -206,15 +206,17 @@ class EmotionClassifier:
                 net.fit(Xs, yi, n_classes=len(self.labels_))
             else:
                 weights = {i: len(yi) / (len(counts) * max(c, 1)) for i, c in enumerate(counts)}
-                validation = None
-                if groups is not None and len(set(np.asarray(groups).tolist())) >= 4:
+                # Early stopping watches speakers held out of training. A speed-perturbed copy
+                # ("12@0.9") is the same speaker as its original, so it goes to the same side.
+                speakers = None if groups is None else np.array([str(g).split("@")[0] for g in groups])
+                if speakers is not None and len(set(speakers.tolist())) >= 4:
                     from sklearn.model_selection import GroupShuffleSplit
 
-                    tr, va = next(GroupShuffleSplit(1, test_size=0.15, random_state=self.seed).split(Xs, yi, groups))
+                    splitter = GroupShuffleSplit(1, test_size=0.15, random_state=self.seed)
+                    tr, va = next(splitter.split(Xs, yi, speakers))
                     net.fit(Xs[tr], yi[tr], n_classes=len(self.labels_), class_weight=weights,
                             validation=(Xs[va], yi[va]))
-                    validation = True
-                if validation is None:
+                else:
                     net.fit(Xs, yi, n_classes=len(self.labels_), class_weight=weights)
             self.estimator_ = net
             self.history_ = net.history_
