@@ -1,0 +1,65 @@
+"""Job files: the shipped ones parse, paths resolve against the job file, mistakes are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from semo_batch.errors import ConfigError
+from semo_batch.jobs import load_job
+
+JOBS = sorted((Path(__file__).resolve().parents[1] / "jobs").glob("*.toml"))
+
+
+def test_the_shipped_jobs_exist() -> None:
+    names = {p.stem for p in JOBS}
+    assert {"seed-notebook", "speaker-independent", "default-model", "results-table"} <= names
+
+
+@pytest.mark.parametrize("path", JOBS, ids=[p.stem for p in JOBS])
+def test_shipped_job_parses_with_absolute_paths(path: Path) -> None:
+    job = load_job(path)
+    inputs = job["featurize"]["inputs"]
+    assert all(Path(p).is_absolute() for p in inputs)
+    assert all(p.endswith("shared/datasets/ravdess-speech") for p in inputs)
+    assert Path(job["featurize"]["store"]).is_absolute()
+
+
+def test_seed_notebook_job_is_the_notebook() -> None:
+    job = load_job(next(p for p in JOBS if p.stem == "seed-notebook"))
+    assert job["featurize"]["feature_set"] == "seed"
+    train = job["train"]
+    assert (train["model"], train["split"], train["augmented"]) == ("seed-dnn", "random", False)
+
+
+def test_relative_paths_follow_the_job_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    job = tmp_path / "sub" / "j.toml"
+    job.write_text('[featurize]\ninputs = ["../data"]\nstore = "store"\n')
+    parsed = load_job(job)
+    assert parsed["featurize"]["inputs"] == [str((tmp_path / "data").resolve())]
+    assert parsed["featurize"]["store"] == str((tmp_path / "sub" / "store").resolve())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[featurise]\ninputs = []\n", "unknown section [featurise]"),
+        ("[train]\nmodle = 'svm'\n", "unknown keys in [train]: ['modle']"),
+        ("[train\n", "invalid TOML"),
+        ("[job]\nname = 'x'\n", "nothing to do"),
+    ],
+)
+def test_mistakes_are_one_line_errors_naming_the_file(tmp_path: Path, text: str, message: str) -> None:
+    job = tmp_path / "bad.toml"
+    job.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_job(job)
+    assert str(job) in str(err.value) and message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_job_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such job file"):
+        load_job(tmp_path / "nope.toml")
