@@ -262,6 +262,10 @@ def predict(
         model_dir = Path("semo-model") if Path("semo-model", "model.json").is_file() else default_model_dir()
         if not quiet:
             typer.echo(f"model: {model_dir}", err=True)
+    if not quiet:
+        from .models import describe_model
+
+        typer.echo(_run(describe_model, model_dir), err=True)
     df = _run(
         predict_folders, dirs, model_dir, jobs=jobs or None,
         normalize_by=normalize_by.value if normalize_by else None, max_duration=_max_duration(max_duration),

@@ -270,7 +270,7 @@ def train(
         metrics = score(data.y[te], proba, clf.labels_)
         metrics["protocol"] = (
             f"{split} split ({len(tr)} train (+{len(ytr) - len(tr)} augmented) / {len(te)} test rows, seed {seed}), "
-            f"model {model}, feature set {data.config.name}, normalize_by {normalize_by or 'none'}"
+            f"model {model}, feature set {data.config.name} ({data.config.fingerprint()}) rows of {data.store}, normalize_by {normalize_by or 'none'}"
         )
         (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     if plots:
@@ -368,7 +368,7 @@ def cross_validate(
     return {
         "protocol": ("stratified random 80/20 split" if cv == "holdout" else
                      f"{folds}-fold {'by actor' if cv == 'actor' else 'stratified random'} CV") + f", model {model}, "
-        f"feature set {data.config.name}, normalize_by {normalize_by or 'none'}, seed {seed}, {len(data.y)} rows"
+        f"feature set {data.config.name} ({data.config.fingerprint()}), normalize_by {normalize_by or 'none'}, seed {seed}, {len(data.y)} rows"
         + (f" (+{data.n_augmented} speed-perturbed rows for training)" if augmented and data.n_augmented else ""),
         "folds": per_fold,
         "mean": {k: float(np.mean([f[k] for f in per_fold])) for k in keys},

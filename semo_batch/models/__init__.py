@@ -26,7 +26,7 @@ from ..config import FeatureConfig
 from ..errors import ModelError
 from .normalize import NORMALIZE_MODES, Standardizer, normalize_groups
 
-__all__ = ["MODELS", "DEFAULT_MODEL", "EmotionClassifier", "load_model", "NORMALIZE_MODES"]
+__all__ = ["MODELS", "DEFAULT_MODEL", "EmotionClassifier", "load_model", "describe_model", "NORMALIZE_MODES"]
 
 #: Model names and what they are.
 MODELS: dict[str, str] = {
@@ -308,6 +308,19 @@ def _check_estimator(clf: EmotionClassifier, d: Path) -> None:
         out = getattr(getattr(est, "model_", None), "output_shape", None)
         if shape is None or shape[-1] != n_features or out is None or out[-1] != n_labels:
             raise ModelError(f"{d}: the network's input/output shape {shape}->{out} does not match model.json")
+
+
+def describe_model(model_dir: str | Path) -> str:
+    """One line on what a model directory holds, read from its ``model.json`` only."""
+    d = Path(model_dir)
+    try:
+        meta = json.loads((d / "model.json").read_text())
+        return (
+            f"{d}: model {meta['model']} on feature set {meta['feature_set']} ({meta['fingerprint']}), "
+            f"{len(meta['labels'])} labels, speaker normalization {meta.get('normalize_by') or 'none'}"
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{d / 'model.json'}: unreadable or incomplete model description ({type(exc).__name__}: {exc})") from None
 
 
 def load_model(model_dir: str | Path) -> EmotionClassifier:
