@@ -309,7 +309,8 @@ def demo(
     typer.echo(f"{'file':28s} {'true':10s} {'predicted':10s} confidence")
     for row in df.iter_rows(named=True):
         name = Path(row["path"]).name
-        truth = (parse_ravdess(name) or {}).get("emotion", "?")
+        fields = parse_ravdess(name)
+        truth = fields["emotion"] if fields else "?"
         hits += truth == row["emotion"]
         typer.echo(f"{name:28s} {truth:10s} {row['emotion'] or row['error']:10s} {row['confidence'] or 0:.2f}")
     typer.echo(f"{hits}/{df.height} correct (these clips' actors were in the model's training data) -> {output}")

@@ -210,7 +210,9 @@ def featurize(
             summary.seconds = time.perf_counter() - t0
             raise Interrupted("; ".join(summary.lines())) from None
         finally:
-            results.close()
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
     summary.seconds = time.perf_counter() - t0
     return summary
 

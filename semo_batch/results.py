@@ -86,11 +86,21 @@ def to_markdown(rows: Sequence[dict[str, Any]], *, folds: int) -> str:
     )
     lines = []
     for (model, fset, norm), by in keyed.items():
-        a, r = by.get("actor"), by.get("holdout", by.get("random"))
-        cell = lambda x, k: f"{x[f'{k}_mean']:.3f}" if x else "-"  # noqa: E731
-        acc = lambda x: (f"{x['accuracy_mean']:.3f}" + (f" ± {x['accuracy_std']:.3f}" if x["protocol"] != "holdout" else "")) if x else "-"  # noqa: E731
+        cv, split = by.get("actor"), by.get("holdout") or by.get("random")
         lines.append(
-            f"| {model} | {fset} | {norm} | {acc(a)} | {cell(a, 'uar')} | {cell(a, 'macro_f1')} | {cell(a, 'ece')} "
-            f"| {acc(r)} | {cell(r, 'uar')} |"
+            f"| {model} | {fset} | {norm} | {_accuracy(cv)} | {_cell(cv, 'uar')} | {_cell(cv, 'macro_f1')} "
+            f"| {_cell(cv, 'ece')} | {_accuracy(split)} | {_cell(split, 'uar')} |"
         )
     return head + "\n".join(lines) + "\n"
+
+
+def _cell(row: dict[str, Any] | None, key: str) -> str:
+    return f"{row[f'{key}_mean']:.3f}" if row else "-"
+
+
+def _accuracy(row: dict[str, Any] | None) -> str:
+    """Mean ± std over folds; a single split has no spread to show."""
+    if not row:
+        return "-"
+    spread = f" ± {row['accuracy_std']:.3f}" if row["protocol"] != "holdout" else ""
+    return f"{row['accuracy_mean']:.3f}{spread}"

@@ -257,7 +257,7 @@ class FeatureStore:
 
     def datasets(self) -> list[dict[str, Any]]:
         """One entry per feature configuration in the store: name, fingerprint, config, chunks."""
-        out = []
+        out: list[dict[str, Any]] = []
         if not self.features_dir.is_dir():
             return out
         for d in sorted(p for p in self.features_dir.iterdir() if p.is_dir()):

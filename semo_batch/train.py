@@ -62,7 +62,8 @@ class LabelledData:
         Each perturbation of a speaker is its own group (a new virtual voice), both for
         speaker normalization and for the network's speaker-held-out validation set.
         """
-        base = self.groups(by) if by not in (None, "none") else self.actors
+        groups = self.groups(by)
+        base: np.ndarray = groups if groups is not None else self.actors
         keys = np.array([f"{g}" for g in base[idx]], dtype=object)
         if not self.n_augmented or not augmented:
             return self.X[idx], self.y[idx], keys
@@ -172,7 +173,7 @@ def split_indices(
     raise ConfigError(f"The split must be one of {set(SPLITS)}. Got {split!r} instead.")
 
 
-def score(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+def score(y_true: Sequence[str] | np.ndarray, proba: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
     """Accuracy, unweighted average recall (UAR), macro-F1, per-class report, confusion matrix,
     and calibration of the probabilities (multi-class Brier score, expected calibration error)."""
     from sklearn.metrics import (
@@ -184,26 +185,26 @@ def score(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str]) -> di
     )
 
     labels = list(labels)
-    y_true = np.asarray(y_true, dtype=object)
+    truth = np.asarray(y_true, dtype=object)
     pred = np.asarray(labels, dtype=object)[np.asarray(proba).argmax(axis=1)]
     index = {lab: i for i, lab in enumerate(labels)}
-    yi = np.array([index[v] for v in y_true])
+    yi = np.array([index[v] for v in truth])
     onehot = np.eye(len(labels))[yi]
     conf = proba.max(axis=1)
     correct = (proba.argmax(axis=1) == yi).astype(float)
     bins = np.minimum((conf * 15).astype(int), 14)
     ece = sum(abs(correct[bins == b].mean() - conf[bins == b].mean()) * (bins == b).mean() for b in range(15) if (bins == b).any())
-    present = [lab for lab in labels if lab in set(y_true.tolist())]
+    present = [lab for lab in labels if lab in set(truth.tolist())]
     return {
-        "n": int(len(y_true)),
-        "accuracy": float(accuracy_score(y_true, pred)),
-        "uar": float(balanced_accuracy_score(y_true, pred)),
-        "macro_f1": float(f1_score(y_true, pred, labels=present, average="macro", zero_division=0)),
+        "n": int(len(truth)),
+        "accuracy": float(accuracy_score(truth, pred)),
+        "uar": float(balanced_accuracy_score(truth, pred)),
+        "macro_f1": float(f1_score(truth, pred, labels=present, average="macro", zero_division=0)),
         "brier": float(np.mean(np.sum((proba - onehot) ** 2, axis=1))),
         "ece": float(ece),
         "labels": labels,
-        "confusion_matrix": confusion_matrix(y_true, pred, labels=labels).tolist(),
-        "report": classification_report(y_true, pred, labels=labels, output_dict=True, zero_division=0),
+        "confusion_matrix": confusion_matrix(truth, pred, labels=labels).tolist(),
+        "report": classification_report(truth, pred, labels=labels, output_dict=True, zero_division=0),
     }
 
 

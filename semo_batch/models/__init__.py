@@ -15,6 +15,7 @@ allow-list of types).  Nothing is unpickled.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,7 @@ class EmotionClassifier:
         """The notebook's network saw raw features; every other model sees standardized ones."""
         return self.model != "seed-dnn"
 
-    def _prepare(self, X: np.ndarray, groups: Sequence[Any] | None) -> np.ndarray:
+    def _prepare(self, X: np.ndarray, groups: Sequence[Any] | np.ndarray | None) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if self.normalize_by is not None:
             if groups is None:
@@ -174,7 +175,12 @@ class EmotionClassifier:
         return X.astype(np.float32)
 
     def fit(
-        self, X: np.ndarray, y: Sequence[str], *, groups: Sequence[Any] | None = None, labels: Sequence[str] | None = None
+        self,
+        X: np.ndarray,
+        y: Sequence[str] | np.ndarray,
+        *,
+        groups: Sequence[Any] | np.ndarray | None = None,
+        labels: Sequence[str] | None = None,
     ) -> EmotionClassifier:
         """Learn from features ``X`` [shape=(n, k)] and label strings ``y``.
 
@@ -184,15 +190,15 @@ class EmotionClassifier:
             labels: the label vocabulary in order (default: the sorted labels of ``y``).
         """
         X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(y, dtype=object)
+        y_arr = np.asarray(y, dtype=object)
         if X.ndim != 2 or X.shape[1] != len(self.feature_columns):
             raise ModelError(f"expected {len(self.feature_columns)} feature columns, got array of shape {X.shape}")
-        self.labels_ = list(labels) if labels is not None else sorted(set(y.tolist()))
+        self.labels_ = list(labels) if labels is not None else sorted(set(y_arr.tolist()))
         index = {lab: i for i, lab in enumerate(self.labels_)}
-        yi = np.array([index[v] for v in y])
+        yi = np.array([index[v] for v in y_arr])
         if self.normalize_by is not None and groups is None:
             raise ModelError(f"normalize_by={self.normalize_by!r} needs the group of every row")
-        Xn = normalize_groups(X, groups) if self.normalize_by is not None else X
+        Xn = normalize_groups(X, groups) if groups is not None and self.normalize_by is not None else X
         self.scaler_ = Standardizer().fit(Xn)
         Xs = self.scaler_.transform(Xn) if self.scales_inputs else Xn.astype(np.float32)
         counts = np.bincount(yi, minlength=len(self.labels_))
@@ -230,18 +236,19 @@ class EmotionClassifier:
         if not hasattr(self, "estimator_"):
             raise ModelError("This EmotionClassifier instance is not fitted yet. Call 'fit' first.")
 
-    def predict_proba(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, *, groups: Sequence[Any] | np.ndarray | None = None) -> np.ndarray:
         """Class probabilities [shape=(n, len(labels_))], rows summing to 1."""
         self._check_fitted()
         Xs = self._prepare(X, groups)
-        proba = np.asarray(self.estimator_.predict_proba(Xs), dtype=np.float64)
+        est: Any = self.estimator_
+        proba = np.asarray(est.predict_proba(Xs), dtype=np.float64)
         if proba.shape[1] != len(self.labels_):  # a class absent from training
             full = np.zeros((proba.shape[0], len(self.labels_)))
-            full[:, np.asarray(self.estimator_.classes_)] = proba
+            full[:, np.asarray(est.classes_)] = proba
             proba = full
         return proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
 
-    def predict(self, X: np.ndarray, *, groups: Sequence[Any] | None = None) -> np.ndarray:
+    def predict(self, X: np.ndarray, *, groups: Sequence[Any] | np.ndarray | None = None) -> np.ndarray:
         """Predicted label strings [shape=(n,)]."""
         proba = self.predict_proba(X, groups=groups)
         return np.asarray(self.labels_, dtype=object)[proba.argmax(axis=1)]
@@ -291,7 +298,7 @@ def _drop_optimizer_state(est: Any) -> None:
 
 def _check_estimator(clf: EmotionClassifier, d: Path) -> None:
     """The loaded estimator is of the right type and shape for ``model.json``."""
-    est = clf.estimator_
+    est: Any = clf.estimator_
     n_features, n_labels = len(clf.feature_columns), len(clf.labels_)
     if clf.model in _TOP_TYPE:
         if type(est).__name__ != _TOP_TYPE[clf.model]:
@@ -310,7 +317,7 @@ def _check_estimator(clf: EmotionClassifier, d: Path) -> None:
             raise ModelError(f"{d}: the network's input/output shape {shape}->{out} does not match model.json")
 
 
-def describe_model(model_dir: str | Path) -> str:
+def describe_model(model_dir: str | os.PathLike[str]) -> str:
     """One line on what a model directory holds, read from its ``model.json`` only."""
     d = Path(model_dir)
     try:
@@ -323,7 +330,7 @@ def describe_model(model_dir: str | Path) -> str:
         raise ModelError(f"{d / 'model.json'}: unreadable or incomplete model description ({type(exc).__name__}: {exc})") from None
 
 
-def load_model(model_dir: str | Path) -> EmotionClassifier:
+def load_model(model_dir: str | os.PathLike[str]) -> EmotionClassifier:
     """Load a model directory without executing anything from it.
 
     Raises:
