@@ -15,8 +15,8 @@ from .audio import DEFAULT_MAX_DURATION
 from .discover import discover, printable_path
 from .errors import ConfigError
 from .featurize import ProgressCallback
-from .models import NORMALIZE_MODES, EmotionClassifier, load_model
-from .naming import parse_ravdess
+from .models import EmotionClassifier, load_model
+from .models.normalize import group_keys
 from .parallel import map_files
 
 __all__ = ["predict_folders", "write_csv", "neutralize_cell"]
@@ -29,22 +29,6 @@ def neutralize_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
-
-
-def _groups(paths: list[str], by: str) -> np.ndarray:
-    if by == "batch":
-        return np.zeros(len(paths), dtype=np.int64)
-    if by == "folder":
-        return np.array([os.path.dirname(p) for p in paths], dtype=object)
-    if by == "actor":
-        out = []
-        for p in paths:
-            f = parse_ravdess(os.path.basename(p))
-            if f is None:
-                raise ConfigError(f"{p}: --normalize-by actor needs RAVDESS file names; use folder or batch")
-            out.append(f["actor"])
-        return np.array(out, dtype=np.int64)
-    raise ConfigError(f"The normalize-by value must be one of {set(NORMALIZE_MODES)}. Got {by!r} instead.")
 
 
 def predict_folders(
@@ -102,7 +86,7 @@ def predict_folders(
         groups = None
         if clf.normalize_by is not None:
             by = normalize_by if normalize_by not in (None, "none") else "folder"
-            groups = _groups([p for p, k in zip(paths, ok) if k], by)
+            groups = group_keys([p for p, k in zip(paths, ok) if k], by)
         proba[ok] = clf.predict_proba(X, groups=groups)
     labels = np.asarray(clf.labels_, dtype=object)
     best = np.where(ok, np.nan_to_num(proba, nan=-1.0).argmax(axis=1), 0)

@@ -16,6 +16,7 @@ from . import features
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
 from .errors import ConfigError, StoreError
 from .models import DEFAULT_MODEL, EmotionClassifier, load_model
+from .models.normalize import group_keys
 from .naming import EMOTIONS
 from .store import FeatureStore
 
@@ -81,15 +82,7 @@ class LabelledData:
         """Group key per row for speaker normalization: ``actor``, ``folder`` (parent folder) or ``batch``."""
         if by in (None, "none"):
             return None
-        if by == "actor":
-            if np.any(self.actors < 0):
-                raise ConfigError("some rows have no actor parsed from their names; use --normalize-by folder")
-            return self.actors
-        if by == "folder":
-            return np.array([os.path.dirname(p) for p in self.paths], dtype=object)
-        if by == "batch":
-            return np.zeros(len(self.paths), dtype=np.int64)
-        raise ConfigError(f"The normalize-by value must be one of {{'none', 'actor', 'folder', 'batch'}}. Got {by!r} instead.")
+        return group_keys(self.paths, by, self.actors)
 
 
 def _resolve_config(feature_set: str | FeatureSet | FeatureConfig) -> FeatureConfig:

@@ -5,12 +5,16 @@ Both are plain arrays saved as JSON, so a model directory needs no pickle.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Standardizer", "normalize_groups", "NORMALIZE_MODES"]
+from ..errors import ConfigError
+from ..naming import parse_ravdess
+
+__all__ = ["Standardizer", "normalize_groups", "group_keys", "NORMALIZE_MODES"]
 
 #: How ``predict`` groups files for speaker normalization.
 NORMALIZE_MODES = ("none", "actor", "folder", "batch")
@@ -40,6 +44,34 @@ class Standardizer:
         if self.mean_.shape != (n_features,) or self.scale_.shape != (n_features,):
             raise ValueError(f"scaler has {self.mean_.shape} values for {n_features} features")
         return self
+
+
+def group_keys(paths: Sequence[str], by: str, actors: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    """The speaker group of each file for normalization.
+
+    Args:
+        paths: the files.
+        by: ``actor`` (parsed from RAVDESS names, or given as ``actors``), ``folder``
+            (each parent folder is one speaker) or ``batch`` (all files together).
+        actors: actor numbers already parsed (negative where a name did not parse).
+
+    Raises:
+        ConfigError: an unknown mode, or ``actor`` for a file without a RAVDESS name.
+    """
+    if by == "batch":
+        return np.zeros(len(paths), dtype=np.int64)
+    if by == "folder":
+        return np.array([os.path.dirname(p) for p in paths], dtype=object)
+    if by == "actor":
+        if actors is None:
+            fields = [parse_ravdess(os.path.basename(p)) for p in paths]
+            actors = [f["actor"] if f else -1 for f in fields]
+        out = np.asarray(actors, dtype=np.int64)
+        if np.any(out < 0):
+            bad = paths[int(np.flatnonzero(out < 0)[0])]
+            raise ConfigError(f"{bad}: --normalize-by actor needs RAVDESS file names; use folder or batch")
+        return out
+    raise ConfigError(f"The normalize-by value must be one of {set(NORMALIZE_MODES)}. Got {by!r} instead.")
 
 
 def normalize_groups(X: np.ndarray, groups: Sequence[Any] | np.ndarray) -> np.ndarray:
