@@ -48,6 +48,7 @@ from clock import Clock
 
 from semo_batch.discover import discover
 from semo_batch.featurize import featurize
+from semo_batch.options import RunOptions
 
 JOBS = 2
 DEFAULT_WAV = Path("/tmp/ravdess-wav")
@@ -90,7 +91,7 @@ def warm(root: Path, store: Path, backend: str, scheduler: str | None) -> Callab
     def run() -> tuple[float, float | None]:
         shutil.rmtree(store, ignore_errors=True)
         with Clock() as c:
-            s = featurize([root], store, jobs=JOBS, backend=backend, scheduler=scheduler)
+            s = featurize([root], store, options=RunOptions(jobs=JOBS, backend=backend, scheduler=scheduler))
         assert s.failed == 0 and s.done == s.found, s.lines()
         return c.wall, c.cpu
 
@@ -120,7 +121,7 @@ def main() -> None:
             )
         with cluster:
             # Start loky's pool before the warm rounds.
-            featurize([root], scratch / "prime", jobs=JOBS)
+            featurize([root], scratch / "prime", options=RunOptions(jobs=JOBS))
             items: dict[str, Callable[[], tuple[float, float | None]]] = {
                 "cold · loky": cold(root, scratch / "s1", "loky"),
                 "cold · dask LocalCluster": cold(root, scratch / "s2", "dask"),

@@ -55,8 +55,8 @@ from semo_batch.parallel import tune_process
 
 _FEATURIZE_CODE = (
     "import sys\n"
-    "from semo_batch.featurize import featurize\n"
-    "s = featurize([sys.argv[1]], sys.argv[2], feature_set=sys.argv[3], jobs=int(sys.argv[4]))\n"
+    "from semo_batch.featurize import featurize\nfrom semo_batch.options import RunOptions\n"
+    "s = featurize([sys.argv[1]], sys.argv[2], feature_set=sys.argv[3], options=RunOptions(jobs=int(sys.argv[4])))\n"
     "print(*s.lines(), sep='\\n')\n"
     "sys.exit(1 if s.failed else 0)\n"
 )

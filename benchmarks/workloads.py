@@ -28,6 +28,7 @@ from semo_batch.discover import AudioFile
 from semo_batch.extract import extract_file
 from semo_batch.features import extract
 from semo_batch.featurize import featurize
+from semo_batch.options import RunOptions
 
 __all__ = [
     "PER_FILE_KEYS",
@@ -154,7 +155,7 @@ def featurize_workload(
         return scratch.new_dir("store")
 
     def run(store: Path) -> Any:
-        summary = featurize([subset_root], store, feature_set=feature_set, jobs=jobs)
+        summary = featurize([subset_root], store, feature_set=feature_set, options=RunOptions(jobs=jobs))
         if summary.done != n_files:
             raise RuntimeError(f"featurize did {summary.done} of {n_files} files ({summary.failures[:1]})")
         return summary

@@ -56,8 +56,8 @@ from . import __version__
 from .config import FeatureConfig
 from .discover import AudioFile
 from .errors import ConfigError, SemoError
-from .extract import FileResult, extract_file
-from .parallel import resolve_jobs, tune_process
+from .extract import FileResult
+from .workers import resolve_jobs, run_batch
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client, Future
@@ -88,15 +88,6 @@ def _import_distributed() -> Any:
             f"installed); install them with: {INSTALL_HINT}"
         ) from None
     return distributed
-
-
-# -- what runs on a worker -----------------------------------------------------------------------
-def _extract_batch(
-    files: Sequence[AudioFile], config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...]
-) -> list[FileResult]:
-    """Worker side: one :class:`FileResult` per file, in order; never raises for a bad file."""
-    tune_process()
-    return [extract_file(f, config, max_duration, augment) for f in files]
 
 
 def _worker_version() -> str:
@@ -196,7 +187,7 @@ def map_files_dask(
     files: Sequence[AudioFile],
     config: FeatureConfig,
     *,
-    jobs: int | None,
+    jobs: int,
     max_duration: float | None,
     scheduler: str | None,
     augment: tuple[float, ...] = (),
@@ -207,7 +198,7 @@ def map_files_dask(
 
     Args:
         files: the files; their paths must be readable by every worker.
-        jobs: with no ``scheduler``, the workers of the local cluster (``None``: all
+        jobs: with no ``scheduler``, the workers of the local cluster (``0``: all
             cores); ignored with a ``scheduler`` (the cluster has the workers it has).
         max_duration: refuse longer files (seconds); ``None``: no limit.
         scheduler: address of a running scheduler (``tcp://host:8786``); ``None``
@@ -243,7 +234,7 @@ def map_files_dask(
         def submit(batch: list[AudioFile]) -> Future:
             # An explicit key: the same files submitted twice (a split batch) must run again.
             return client.submit(
-                _extract_batch, batch, config, max_duration, augment,
+                run_batch, batch, config, max_duration, augment,
                 key=f"semo-extract-{run_id}-{next(seq)}", retries=1,
             )
 

@@ -8,21 +8,23 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
 
 from . import features
-from .audio import DEFAULT_MAX_DURATION
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
 from .discover import discover, printable_path
 from .errors import AudioError, ConfigError, Interrupted, SemoError
 from .extract import FileResult
+from .options import RunOptions
 from .parallel import map_files, stop_workers
-from .store import FeatureStore
+from .paths import DEFAULT_STORE
+from .store import ROW_COLUMNS, FeatureStore
 
-__all__ = ["FeaturizeSummary", "featurize", "ProgressCallback"]
-
-#: Called after each file with (files finished, files to do).
-ProgressCallback = Callable[[int, int], None]
+__all__ = ["FeaturizeSummary", "featurize", "rows_table", "failures_table"]
 
 #: A chunk is written after this many files or this many seconds, whichever comes first:
 #: a kill loses at most one chunk of work.
@@ -87,21 +89,57 @@ def _ctrl_c_requests_stop() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
+def rows_table(results: Sequence[FileResult], feature_names: Sequence[str]) -> pa.Table:
+    """The successful results as store rows (:data:`~semo_batch.store.ROW_COLUMNS` + features).
+
+    A result with speed perturbations gives one row per version, told apart by the
+    ``augment`` column (1.0 for the recording itself).
+    """
+    rows: list[tuple[FileResult, float, Any]] = [(r, 1.0, r.features) for r in results if r.features is not None]
+    rows += [(r, factor, vec) for r in results if r.features is not None for factor, vec in r.augmented]
+    cols: dict[str, Any] = {
+        "path": [printable_path(r.file.path) for r, _, _ in rows],
+        "relpath": [printable_path(r.file.relpath) for r, _, _ in rows],
+        "root": [printable_path(r.file.root) for r, _, _ in rows],
+        "size": [r.size for r, _, _ in rows],
+        "mtime_ns": [r.mtime_ns for r, _, _ in rows],
+        "augment": [a for _, a, _ in rows],
+    }
+    for key in ROW_COLUMNS:
+        if key not in cols:
+            cols[key] = [r.meta.get(key) for r, _, _ in rows]
+    table = pa.table({k: cols[k] for k in ROW_COLUMNS}) if rows else pa.table({k: pa.nulls(0) for k in ROW_COLUMNS})
+    matrix = np.stack([v for _, _, v in rows]).astype(np.float32, copy=False) if rows else np.zeros((0, len(feature_names)), np.float32)
+    for j, name in enumerate(feature_names):
+        table = table.append_column(name, pa.array(matrix[:, j]))
+    return table
+
+
+def failures_table(results: Sequence[FileResult]) -> pa.Table:
+    """The failed results: file, size, modification time and the one-line reason."""
+    bad = [r for r in results if r.error is not None]
+    return pa.table(
+        {
+            "path": pa.array([printable_path(r.file.path) for r in bad], pa.string()),
+            "relpath": pa.array([printable_path(r.file.relpath) for r in bad], pa.string()),
+            "root": pa.array([printable_path(r.file.root) for r in bad], pa.string()),
+            "size": pa.array([r.size for r in bad], pa.int64()),
+            "mtime_ns": pa.array([r.mtime_ns for r in bad], pa.int64()),
+            "reason": pa.array([r.error for r in bad], pa.string()),
+        }
+    )
+
+
 def featurize(
     roots: Iterable[str | os.PathLike[str]],
-    store: str | os.PathLike[str] | FeatureStore = "semo-store",
+    store: str | os.PathLike[str] | FeatureStore = DEFAULT_STORE,
     *,
     feature_set: str | FeatureSet | FeatureConfig = DEFAULT_FEATURE_SET,
-    jobs: int | None = None,
+    options: RunOptions | None = None,
     force: bool = False,
     strict: bool = False,
-    max_duration: float | None = DEFAULT_MAX_DURATION,
-    follow_symlinks: bool = False,
-    backend: str = "loky",
-    scheduler: str | None = None,
     chunk_files: int = CHUNK_FILES,
     augment: tuple[float, ...] = (),
-    progress: ProgressCallback | None = None,
 ) -> FeaturizeSummary:
     """Featurize every audio file under ``roots`` into ``store``.
 
@@ -114,14 +152,11 @@ def featurize(
         roots: input folders (checked before any work).
         store: the store folder, or a :class:`FeatureStore`.
         feature_set: a name, or a :class:`FeatureConfig`.
-        jobs: worker processes (``None``: all cores).
+        options: workers, backend, duration limit, symlinks and progress (see
+            :class:`~semo_batch.options.RunOptions`; default: one in-process worker).
         strict: stop at the first failed file (raising :class:`AudioError`) instead of recording it.
-        max_duration: refuse longer files (seconds); ``None``: no limit.
-        follow_symlinks: follow links out of the input trees.
-        backend, scheduler: see :func:`semo_batch.parallel.map_files`.
         augment: speed-perturbation factors (e.g. ``(0.9, 1.1)``) also featurized and
             stored as extra rows for training (see :func:`semo_batch.extract.perturb_speed`).
-        progress: called as ``progress(finished, total)``.
 
     Raises:
         ConfigError: a missing folder or unknown feature set.
@@ -129,11 +164,10 @@ def featurize(
         Interrupted: on Ctrl-C, after writing what was complete.
     """
     t0 = time.perf_counter()
-    if max_duration is not None and not max_duration > 0:
-        raise ConfigError(f"max_duration must be a positive number of seconds or None; got {max_duration}")
+    options = options or RunOptions()
     config = feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
     fs = store if isinstance(store, FeatureStore) else FeatureStore(store)
-    files = discover(roots, follow_symlinks=follow_symlinks)
+    files = discover(roots, follow_symlinks=options.follow_symlinks)
     names = features.names(config)
     augment = tuple(sorted({round(float(a), 4) for a in augment} - {1.0}))
     for a in augment:
@@ -171,15 +205,12 @@ def featurize(
             nonlocal pending, last_flush
             # Take the batch first: a Ctrl-C inside the writes must not write it twice.
             batch, pending = pending, []
-            fs.write_rows(batch, config, names)
-            fs.write_failures(batch, config)
+            fs.write_rows(rows_table(batch, names), config, names)
+            fs.write_failures(failures_table(batch), config)
             last_flush = time.monotonic()
 
         finished = 0
-        results = map_files(
-            todo, config, jobs=jobs, max_duration=max_duration, backend=backend, scheduler=scheduler,
-            augment=augment,
-        )
+        results = map_files(todo, config, options, augment=augment)
         try:
             with _ctrl_c_requests_stop() as stop:
                 for res in results:
@@ -194,8 +225,7 @@ def featurize(
                             raise AudioError(printable_path(res.file.path), res.error)
                     if len(pending) >= chunk_files or time.monotonic() - last_flush > CHUNK_SECONDS:
                         flush()
-                    if progress is not None:
-                        progress(finished, len(todo))
+                    options.report(finished, len(todo))
                     if stop.is_set():
                         raise KeyboardInterrupt
             flush()

@@ -27,7 +27,10 @@ from typing import Any
 
 import tomllib
 
+from .config import DEFAULT_FEATURE_SET
 from .errors import ConfigError
+from .options import RunOptions
+from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 
 __all__ = ["load_job", "run_job", "SECTIONS"]
 
@@ -81,12 +84,24 @@ def load_job(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     return job
 
 
+_RUN_OPTION_KEYS = ("jobs", "max_duration", "follow_symlinks", "backend")
+
+
+def _split_options(kw: dict[str, Any], progress: Any) -> RunOptions:
+    """Take the run options out of a section's keys (all cores unless the job says otherwise, like the CLI)."""
+    given = {k: kw.pop(k) for k in _RUN_OPTION_KEYS if k in kw}
+    return RunOptions(**({"jobs": 0} | given), progress=progress)
+
+
 def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print,
             progress_factory: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """Run the sections of a job file in pipeline order; returns each section's result."""
+    from .evaluate import cross_validate, evaluate
     from .featurize import featurize
-    from .predict import predict_folders, write_csv
-    from .train import cross_validate, evaluate, train
+    from .plots import save_model_figures
+    from .predict import predict_to_csv
+    from .results import results_table
+    from .train import train
 
     job = load_job(path)
     results: dict[str, Any] = {}
@@ -100,11 +115,13 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
         kw = dict(job["featurize"])
         inputs = kw.pop("inputs")
         kw["augment"] = tuple(kw.get("augment", ()))
-        store_path = kw.pop("store", "semo-store")
-        sets = kw.pop("feature_set", None) or "emo"
+        store_path = kw.pop("store", DEFAULT_STORE)
+        sets = kw.pop("feature_set", None) or DEFAULT_FEATURE_SET
         summaries = []
         for one in [sets] if isinstance(sets, str) else list(sets):
-            s = featurize(inputs, store_path, feature_set=one, progress=prog(f"featurize {one}"), **kw)
+            opts = _split_options(dict(kw), prog(f"featurize {one}"))
+            s = featurize(inputs, store_path, feature_set=one, options=opts,
+                          **{k: v for k, v in kw.items() if k not in _RUN_OPTION_KEYS})
             for line in s.lines():
                 echo(line)
             summaries.append(s)
@@ -113,48 +130,42 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
             fset = None
     if "train" in job:
         kw = {"store": store, "feature_set": fset} | job["train"]
-        kw = {k: v for k, v in kw.items() if v is not None}
-        m = train(**kw)
-        if m.get("accuracy") is not None:
-            echo(f"train: {m['protocol']}: accuracy {m['accuracy']:.3f}, UAR {m['uar']:.3f}, macro-F1 {m['macro_f1']:.3f}")
-        else:
-            echo(f"train: model on all {m['rows_train']} labelled rows saved to {kw.get('model_dir', 'semo-model')}")
-        results["train"] = m
+        t = train(**{k: v for k, v in kw.items() if v is not None})
+        save_model_figures(t.model_dir, t.scores, t.history)
+        for line in t.lines():
+            echo(f"train: {line}")
+        results["train"] = t
     if "evaluate" in job:
         kw = {"store": store, "feature_set": fset} | job["evaluate"]
         kw = {k: v for k, v in kw.items() if v is not None}
         output = kw.pop("output", None)
+        r: Any
         if "cv" in kw:
             kw.pop("model_dir", None)
             grid = kw.pop("grid", None)
             if grid:
-                from .results import results_table
-
                 r = results_table(kw.pop("store"), grid=[tuple(g) for g in grid], folds=kw.get("folds", 5),
                                   seed=kw.get("seed", 0), echo=echo)
                 if output:
-                    Path(output).with_suffix(".md").write_text(r["markdown"])
+                    Path(output).parent.mkdir(parents=True, exist_ok=True)
+                    Path(output).with_suffix(".md").write_text(r.markdown)
             else:
                 r = cross_validate(**kw)
-                m = r["mean"]
-                echo(f"evaluate: {r['protocol']}: accuracy {m['accuracy']:.3f} ± {r['std']['accuracy']:.3f}, "
-                     f"UAR {m['uar']:.3f}, macro-F1 {m['macro_f1']:.3f}")
+                echo(f"evaluate: {r.protocol}: accuracy {r.summary('accuracy')}, UAR {r.mean['uar']:.3f}, "
+                     f"macro-F1 {r.mean['macro_f1']:.3f}")
         else:
-            kw.pop("feature_set", None)
-            r = evaluate(kw.get("store", "semo-store"), kw.get("model_dir", "semo-model"),
+            r = evaluate(kw.get("store", DEFAULT_STORE), kw.get("model_dir", DEFAULT_MODEL_DIR),
                          normalize_by=kw.get("normalize_by"))
-            echo(f"evaluate: {r['protocol']}: accuracy {r['accuracy']:.3f}")
+            echo(f"evaluate: {r.protocol}: accuracy {r.scores.accuracy:.3f}")
         if output:
             Path(output).parent.mkdir(parents=True, exist_ok=True)
-            Path(output).write_text(json.dumps(r, indent=1, default=str))
+            Path(output).write_text(json.dumps(r.to_dict(), indent=1, default=str))
         results["evaluate"] = r
     if "predict" in job:
         kw = dict(job["predict"])
         inputs = kw.pop("inputs")
-        output = kw.pop("output", "predictions.csv")
-        df = predict_folders(inputs, kw.pop("model_dir", "semo-model"), progress=prog("predict"), **kw)
-        write_csv(df, output)
-        n_err = int((df["error"] != "").sum())
-        echo(f"predict: {df.height} files, {n_err} failed -> {output}")
-        results["predict"] = df
+        opts = _split_options(kw, prog("predict"))
+        p = predict_to_csv(inputs, kw.pop("output", "predictions.csv"), options=opts, **kw)
+        echo(f"predict: {p.files} files, {p.failed} failed -> {p.output}")
+        results["predict"] = p
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,15 +12,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .audio import DEFAULT_MAX_DURATION
+from .choices import NormalizeBy, choose
 from .discover import discover, printable_path
 from .errors import ConfigError
-from .featurize import ProgressCallback
-from .models import EmotionClassifier, load_model
+from .models import EmotionClassifier, describe_model, load_model
 from .models.normalize import group_keys
+from .options import RunOptions
 from .parallel import map_files
+from .paths import check_output_path, resolve_model_dir
 
-__all__ = ["predict_folders", "write_csv", "neutralize_cell"]
+__all__ = ["PredictSummary", "predict_folders", "predict_to_csv", "write_csv", "neutralize_cell"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -33,60 +35,55 @@ def neutralize_cell(value: Any) -> Any:
 
 def predict_folders(
     roots: Iterable[str | os.PathLike[str]],
-    model_dir: str | os.PathLike[str] | EmotionClassifier = "semo-model",
+    model_dir: str | os.PathLike[str] | EmotionClassifier | None = None,
     *,
-    jobs: int | None = None,
-    normalize_by: str | None = None,
-    max_duration: float | None = DEFAULT_MAX_DURATION,
-    follow_symlinks: bool = False,
-    backend: str = "loky",
-    scheduler: str | None = None,
-    progress: ProgressCallback | None = None,
+    normalize_by: str | NormalizeBy | None = None,
+    options: RunOptions | None = None,
 ) -> pl.DataFrame:
     """Predict the emotion of every audio file under ``roots``.
 
     Args:
         model_dir: a model directory (or a loaded classifier); its feature set is used.
+            Default: ``./semo-model`` if it holds a model, else the bundled model.
         normalize_by: for models trained with speaker normalization, how files are
             grouped here: ``actor`` (parsed from RAVDESS names), ``folder`` (each parent
             folder is one speaker) or ``batch`` (all files together).  Default: ``folder``
             for such models; ignored (must be ``none``) for others.
+        options: workers, backend, duration limit, symlinks, progress (see
+            :class:`~semo_batch.options.RunOptions`).
 
     Returns:
         One row per file, sorted by path: ``path``, ``emotion``, ``confidence``,
         ``p_<label>`` per class, and ``error`` (empty when fine; the reason otherwise,
         with null predictions).
     """
-    if max_duration is not None and not max_duration > 0:
-        raise ConfigError(f"max_duration must be a positive number of seconds or None; got {max_duration}")
-    files = discover(roots, follow_symlinks=follow_symlinks)  # bad folders fail before the model loads
-    clf = model_dir if isinstance(model_dir, EmotionClassifier) else load_model(model_dir)
-    if clf.normalize_by is None and normalize_by not in (None, "none"):
+    options = options or RunOptions()
+    by = choose(NormalizeBy, normalize_by, "normalize_by")
+    files = discover(roots, follow_symlinks=options.follow_symlinks)  # bad folders fail before the model loads
+    clf = model_dir if isinstance(model_dir, EmotionClassifier) else load_model(resolve_model_dir(model_dir))
+    if clf.normalization is NormalizeBy.NONE and by is not NormalizeBy.NONE:
         raise ConfigError(
-            f"this model was trained without speaker normalization; --normalize-by {normalize_by} would feed it "
+            f"this model was trained without speaker normalization; --normalize-by {by.value} would feed it "
             "numbers it never saw. Train with --normalize-by to use it"
         )
     paths: list[str] = []
     errors: list[str] = []
     rows: list[np.ndarray | None] = []
     done = 0
-    for res in map_files(
-        files, clf.feature_config, jobs=jobs, max_duration=max_duration, backend=backend, scheduler=scheduler
-    ):
+    assert clf.feature_config is not None
+    for res in map_files(files, clf.feature_config, options):
         paths.append(printable_path(res.file.path))
         errors.append(res.error or "")
         rows.append(res.features)
         done += 1
-        if progress is not None:
-            progress(done, len(files))
+        options.report(done, len(files))
     ok = np.array([r is not None for r in rows], dtype=bool)
     proba = np.full((len(rows), len(clf.labels_)), np.nan)
     if ok.any():
         X = np.stack([r for r in rows if r is not None]).astype(np.float64)
         groups = None
-        if clf.normalize_by is not None:
-            by = normalize_by if normalize_by not in (None, "none") else "folder"
-            groups = group_keys([p for p, k in zip(paths, ok) if k], by)
+        if clf.normalization is not NormalizeBy.NONE:
+            groups = group_keys([p for p, k in zip(paths, ok) if k], by if by is not NormalizeBy.NONE else NormalizeBy.FOLDER)
         proba[ok] = clf.predict_proba(X, groups=groups)
     labels = np.asarray(clf.labels_, dtype=object)
     best = np.where(ok, np.nan_to_num(proba, nan=-1.0).argmax(axis=1), 0)
@@ -122,3 +119,44 @@ def write_csv(df: pl.DataFrame, out: str | os.PathLike[str]) -> Path:
             )
     os.replace(tmp, out)
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictSummary:
+    """What ``predict_to_csv`` did."""
+
+    model: str
+    output: Path
+    files: int
+    failures: list[tuple[str, str]]
+    predictions: pl.DataFrame = dataclasses.field(repr=False)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def lines(self) -> list[str]:
+        return [f"{self.files} files, {self.files - self.failed} predicted, {self.failed} failed -> {self.output}"]
+
+
+def predict_to_csv(
+    roots: Iterable[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    model_dir: str | os.PathLike[str] | None = None,
+    normalize_by: str | NormalizeBy | None = None,
+    options: RunOptions | None = None,
+) -> PredictSummary:
+    """:func:`predict_folders`, then :func:`write_csv`; the output path is checked before any work.
+
+    Raises:
+        ConfigError: the output cannot be written there, a folder is missing, or options conflict.
+    """
+    out = check_output_path(output)
+    model = resolve_model_dir(model_dir)
+    df = predict_folders(roots, model, normalize_by=normalize_by, options=options)
+    description = describe_model(model)
+    write_csv(df, out)
+    bad = df.filter(pl.col("error") != "")
+    return PredictSummary(model=description, output=out, files=df.height,
+                          failures=list(zip(bad["path"].to_list(), bad["error"].to_list())), predictions=df)

@@ -116,7 +116,7 @@ def _dataset_section(store: FeatureStore, dataset: Mapping[str, Any]) -> str:
     parts = [f"<h2>Dataset: feature set {_e(name)} <span class=\"muted\">({_e(fp)})</span></h2>"]
     try:
         config = FeatureConfig.from_dict(dataset["config"])
-        df = store.scan(config).select(list(_OVERVIEW_COLUMNS)).collect()
+        df = store.collect(store.scan(config).select(list(_OVERVIEW_COLUMNS)))
     except (KeyError, TypeError, ConfigError, StoreError) as exc:
         return "".join(parts) + _note(f"these rows could not be read: {exc}")
     n = df.height

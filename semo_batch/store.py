@@ -19,6 +19,7 @@ row is appended; :meth:`FeatureStore.scan` keeps the newest row per path.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import fcntl
 import itertools
@@ -28,67 +29,124 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
 from .config import FeatureConfig
-from .discover import printable_path
 from .errors import StoreError, StoreLockedError
-from .extract import FileResult
 from .naming import RAVDESS_COLUMNS
 
-__all__ = ["FeatureStore", "META_COLUMNS", "FAILURE_COLUMNS"]
+__all__ = ["FeatureStore", "StoreSummary", "DatasetSummary", "META_SCHEMA", "META_COLUMNS", "ROW_COLUMNS", "FAILURE_SCHEMA", "FAILURE_COLUMNS",
+           "feature_schema"]
 
 _META_KEY = b"semo_batch"
 
-#: Columns before the features, in order.
-META_COLUMNS: tuple[str, ...] = (
-    "path",
-    "relpath",
-    "root",
-    "size",
-    "mtime_ns",
-    "sample_rate",
-    "channels",
-    "duration",
-    "format",
-    *RAVDESS_COLUMNS,
-    "augment",
-    "feature_set",
-    "fingerprint",
-    "written_at",
+#: Columns before the features, in order, with their types: the one definition of the layout.
+META_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("relpath", pa.string()),
+        ("root", pa.string()),
+        ("size", pa.int64()),
+        ("mtime_ns", pa.int64()),
+        ("sample_rate", pa.int32()),
+        ("channels", pa.int16()),
+        ("duration", pa.float64()),
+        ("format", pa.string()),
+        ("modality", pa.string()),
+        ("vocal_channel", pa.string()),
+        ("emotion", pa.string()),
+        ("intensity", pa.string()),
+        ("statement", pa.string()),
+        ("repetition", pa.int8()),
+        ("actor", pa.int16()),
+        ("sex", pa.string()),
+        ("augment", pa.float32()),
+        ("feature_set", pa.string()),
+        ("fingerprint", pa.string()),
+        ("written_at", pa.timestamp("us", tz="UTC")),
+    ]
 )
+META_COLUMNS: tuple[str, ...] = tuple(META_SCHEMA.names)
+#: Columns that the store stamps on every chunk it writes (the writer gives the others).
+_STAMPS: tuple[str, ...] = ("feature_set", "fingerprint", "written_at")
+#: What a writer gives per row, before the features.
+ROW_COLUMNS: tuple[str, ...] = tuple(c for c in META_COLUMNS if c not in _STAMPS)
+assert set(RAVDESS_COLUMNS) <= set(ROW_COLUMNS)
 
-_META_TYPES: dict[str, pa.DataType] = {
-    "path": pa.string(),
-    "relpath": pa.string(),
-    "root": pa.string(),
-    "size": pa.int64(),
-    "mtime_ns": pa.int64(),
-    "sample_rate": pa.int32(),
-    "channels": pa.int16(),
-    "duration": pa.float64(),
-    "format": pa.string(),
-    "modality": pa.string(),
-    "vocal_channel": pa.string(),
-    "emotion": pa.string(),
-    "intensity": pa.string(),
-    "statement": pa.string(),
-    "repetition": pa.int8(),
-    "actor": pa.int16(),
-    "sex": pa.string(),
-    "augment": pa.float32(),
-    "feature_set": pa.string(),
-    "fingerprint": pa.string(),
-    "written_at": pa.timestamp("us", tz="UTC"),
-}
-
-FAILURE_COLUMNS: tuple[str, ...] = (
-    "path", "relpath", "root", "size", "mtime_ns", "reason", "feature_set", "fingerprint", "written_at",
+#: Recorded failures: the file, the one-line reason, and the stamps.
+FAILURE_SCHEMA = pa.schema(
+    [META_SCHEMA.field(c) for c in ("path", "relpath", "root", "size", "mtime_ns")]
+    + [pa.field("reason", pa.string())]
+    + [META_SCHEMA.field(c) for c in _STAMPS]
 )
+FAILURE_COLUMNS: tuple[str, ...] = tuple(FAILURE_SCHEMA.names)
+
+
+def feature_schema(config: FeatureConfig, feature_names: Sequence[str]) -> pa.Schema:
+    """The schema of a chunk of ``config``'s rows: :data:`META_SCHEMA`, then one float32
+    column per feature, and the configuration in the Parquet metadata."""
+    meta = {
+        _META_KEY: json.dumps(
+            {
+                "feature_set": config.name,
+                "fingerprint": config.fingerprint(),
+                "config": config.to_dict(),
+                "feature_columns": list(feature_names),
+                "semo_batch_version": __version__,
+            }
+        ).encode()
+    }
+    fields = list(META_SCHEMA) + [pa.field(n, pa.float32()) for n in feature_names]
+    return pa.schema(fields, metadata=meta)
+
+
+def _stamped(table: pa.Table, schema: pa.Schema, stamps: dict[str, Any]) -> pa.Table:
+    """``table`` with the stamp columns added, in ``schema``'s order and types.
+
+    Raises:
+        StoreError: a column is missing or cannot take its type (a writer's bug).
+    """
+    n = table.num_rows
+    try:
+        arrays = [
+            pa.array([stamps[f.name]] * n, f.type) if f.name in stamps else table.column(f.name).cast(f.type)
+            for f in schema
+        ]
+    except (KeyError, pa.ArrowException) as exc:
+        raise StoreError(f"rows do not fit the store's layout ({type(exc).__name__}: {exc})") from None
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSummary:
+    """The rows of one feature configuration in a store."""
+
+    feature_set: str
+    fingerprint: str
+    files: int
+    chunks: int
+    folder: str
+
+    def line(self) -> str:
+        return f"{self.feature_set:6s} {self.fingerprint}  {self.files} files in {self.chunks} chunk{'s' if self.chunks != 1 else ''}  {self.folder}"
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreSummary:
+    """What a store holds: its feature configurations and its recorded failures."""
+
+    path: str
+    datasets: list[DatasetSummary]
+    failures: list[tuple[str, str]]
+
+    def lines(self, *, max_failures: int = 20) -> list[str]:
+        out = [d.line() for d in self.datasets]
+        out.append(f"{len(self.failures)} files with a recorded failure")
+        out += [f"  {path}: {reason}" for path, reason in self.failures[:max_failures]]
+        return out
 
 
 def _now() -> _dt.datetime:
@@ -186,70 +244,24 @@ class FeatureStore:
             pass
         return final
 
-    def write_rows(self, results: Sequence[FileResult], config: FeatureConfig, feature_names: Sequence[str]) -> Path | None:
-        """Append successful results as one chunk; returns its path (``None`` if empty).
+    def write_rows(self, table: pa.Table, config: FeatureConfig, feature_names: Sequence[str]) -> Path | None:
+        """Append rows as one chunk; returns its path (``None`` for no rows).
 
-        A result with speed perturbations gives one row per version, told apart by
-        the ``augment`` column (1.0 for the recording itself).
+        Args:
+            table: :data:`ROW_COLUMNS` and one column per name of ``feature_names``; the
+                store adds the feature set, fingerprint and time of writing.
         """
-        rows: list[tuple[FileResult, float, Any]] = [(r, 1.0, r.features) for r in results if r.features is not None]
-        rows += [(r, factor, vec) for r in results if r.features is not None for factor, vec in r.augmented]
-        if not rows:
+        if table.num_rows == 0:
             return None
-        written_at = _now()
-        fp = config.fingerprint()
-        cols: dict[str, Any] = {
-            "path": [printable_path(r.file.path) for r, _, _ in rows],
-            "relpath": [printable_path(r.file.relpath) for r, _, _ in rows],
-            "root": [printable_path(r.file.root) for r, _, _ in rows],
-            "size": [r.size for r, _, _ in rows],
-            "mtime_ns": [r.mtime_ns for r, _, _ in rows],
-        }
-        for key in ("sample_rate", "channels", "duration", "format", *RAVDESS_COLUMNS):
-            cols[key] = [r.meta.get(key) for r, _, _ in rows]
-        cols["augment"] = [a for _, a, _ in rows]
-        cols["feature_set"] = [config.name] * len(rows)
-        cols["fingerprint"] = [fp] * len(rows)
-        cols["written_at"] = [written_at] * len(rows)
-        arrays = [pa.array(cols[c], type=_META_TYPES[c]) for c in META_COLUMNS]
-        matrix = np.stack([v for _, _, v in rows]).astype(np.float32, copy=False)
-        arrays += [pa.array(matrix[:, j]) for j in range(matrix.shape[1])]
-        fields = [pa.field(c, _META_TYPES[c]) for c in META_COLUMNS]
-        fields += [pa.field(n, pa.float32()) for n in feature_names]
-        meta = {
-            _META_KEY: json.dumps(
-                {
-                    "feature_set": config.name,
-                    "fingerprint": fp,
-                    "config": config.to_dict(),
-                    "feature_columns": list(feature_names),
-                    "semo_batch_version": __version__,
-                }
-            ).encode()
-        }
-        table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
-        return self._write_atomic(table, self.dataset_dir(config))
+        stamps = {"feature_set": config.name, "fingerprint": config.fingerprint(), "written_at": _now()}
+        return self._write_atomic(_stamped(table, feature_schema(config, feature_names), stamps), self.dataset_dir(config))
 
-    def write_failures(self, results: Sequence[FileResult], config: FeatureConfig) -> Path | None:
-        """Append failed results (path and one-line reason) as one chunk."""
-        bad = [r for r in results if r.error is not None]
-        if not bad:
+    def write_failures(self, table: pa.Table, config: FeatureConfig) -> Path | None:
+        """Append failed files (``path``, ``relpath``, ``root``, ``size``, ``mtime_ns``, ``reason``) as one chunk."""
+        if table.num_rows == 0:
             return None
-        now = _now()
-        table = pa.table(
-            {
-                "path": pa.array([printable_path(r.file.path) for r in bad], pa.string()),
-                "relpath": pa.array([printable_path(r.file.relpath) for r in bad], pa.string()),
-                "root": pa.array([printable_path(r.file.root) for r in bad], pa.string()),
-                "size": pa.array([r.size for r in bad], pa.int64()),
-                "mtime_ns": pa.array([r.mtime_ns for r in bad], pa.int64()),
-                "reason": pa.array([r.error for r in bad], pa.string()),
-                "feature_set": pa.array([config.name] * len(bad), pa.string()),
-                "fingerprint": pa.array([config.fingerprint()] * len(bad), pa.string()),
-                "written_at": pa.array([now] * len(bad), pa.timestamp("us", tz="UTC")),
-            }
-        )
-        return self._write_atomic(table, self.failures_dir)
+        stamps = {"feature_set": config.name, "fingerprint": config.fingerprint(), "written_at": _now()}
+        return self._write_atomic(_stamped(table, FAILURE_SCHEMA, stamps), self.failures_dir)
 
     # -- reading -------------------------------------------------------------------------------
     def _chunks(self, folder: Path) -> list[Path]:
@@ -281,7 +293,7 @@ class FeatureStore:
         chunks = self._chunks(self.dataset_dir(config))
         if not chunks:
             return set()
-        df = pl.scan_parquet(chunks).select("path", "size", "mtime_ns", "augment").collect()
+        df = self.collect(pl.scan_parquet(chunks).select("path", "size", "mtime_ns", "augment"))
         return {(p, s, m, round(float(a), 4)) for p, s, m, a in df.iter_rows()}
 
     def scan(self, config: FeatureConfig, *, augmented: bool = False) -> pl.LazyFrame:
@@ -308,16 +320,40 @@ class FeatureStore:
         lf = lf.sort("written_at").unique(subset=["path", "augment"], keep="last", maintain_order=True)
         return lf.sort("path", "augment")
 
+    def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
+        """Run a scan of this store's chunks; a damaged chunk becomes a one-line :class:`StoreError`."""
+        try:
+            return lf.collect()
+        except (pl.exceptions.PolarsError, OSError, pa.ArrowException) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"{self.path}: a chunk cannot be read ({type(exc).__name__}: {first})") from None
+
+    def summary(self) -> StoreSummary:
+        """Files and chunks per feature configuration, and the recorded failures.
+
+        Raises:
+            StoreError: the folder is not a store, or a chunk cannot be read.
+        """
+        if not self.path.is_dir():
+            raise StoreError(f"{self.path}: no such store")
+        datasets = []
+        for d in self.datasets():
+            config = FeatureConfig.from_dict(d["config"])
+            files = self.collect(self.scan(config).select("path")).height
+            datasets.append(DatasetSummary(d["feature_set"], d["fingerprint"], files, d["chunks"], d["folder"]))
+        fails = self.failures()
+        return StoreSummary(str(self.path), datasets, list(zip(fails["path"].to_list(), fails["reason"].to_list())))
+
     def failures(self) -> pl.DataFrame:
         """Recorded failures, newest per path and configuration, without files that have since succeeded."""
         chunks = self._chunks(self.failures_dir)
         if not chunks:
             return pl.DataFrame(schema={c: pl.String for c in ("path", "reason")})
-        df = pl.scan_parquet(chunks).sort("written_at").unique(subset=["path", "fingerprint"], keep="last").collect()
+        df = self.collect(pl.scan_parquet(chunks).sort("written_at").unique(subset=["path", "fingerprint"], keep="last"))
         done = []
         for d in self.datasets():
             rows = pl.scan_parquet(self._chunks(Path(d["folder"]))).select("path", "written_at", "fingerprint")
-            done.append(rows.collect())
+            done.append(self.collect(rows))
         if done:
             ok = pl.concat(done).group_by("path", "fingerprint").agg(pl.col("written_at").max().alias("ok_at"))
             df = df.join(ok, on=["path", "fingerprint"], how="left")

@@ -36,6 +36,7 @@ from semo_batch.discover import discover
 from semo_batch.errors import AudioError, ConfigError
 from semo_batch.features import names
 from semo_batch.featurize import featurize
+from semo_batch.options import RunOptions
 from semo_batch.predict import predict_folders, write_csv
 from semo_batch.resources import default_model_dir
 from semo_batch.store import FeatureStore
@@ -321,7 +322,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     root = base / "corpus"
     expect, ignored = build_corpus(root)
     lib_store = base / "store-lib"
-    summary = featurize([root], lib_store, jobs=1)
+    summary = featurize([root], lib_store, options=RunOptions(jobs=1))
     cli_store = base / "store-cli"
     cli = subprocess.run(
         [
@@ -341,7 +342,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
         text=True,
         timeout=180,
     )
-    predictions = predict_folders([root], default_model_dir(), jobs=1)
+    predictions = predict_folders([root], default_model_dir(), options=RunOptions(jobs=1))
     csv_path = base / "predictions.csv"
     cli_predict = CliRunner().invoke(
         app,
@@ -497,13 +498,13 @@ def test_long_file_is_processed_when_the_limit_is_raised(tmp_path: Path) -> None
     y = 0.01 * np.random.default_rng(5).standard_normal(8 * 8_000)
     sf.write(root / "long.wav", y, 8_000, subtype="PCM_16")
     store = tmp_path / "store"
-    s = featurize([root], store, jobs=1, max_duration=5.0)
+    s = featurize([root], store, options=RunOptions(jobs=1, max_duration=5.0))
     assert (s.done, s.failed) == (0, 1)
     assert s.failures[0] == (
         str(root / "long.wav"),
         "is 8.0 s long, over the 5 s limit (raise it with --max-duration)",
     )
-    s = featurize([root], store, jobs=1, max_duration=10.0)  # failures are retried
+    s = featurize([root], store, options=RunOptions(jobs=1, max_duration=10.0))  # failures are retried
     assert (s.done, s.failed) == (1, 0)
     assert FeatureStore(store).failures().height == 0
     row = _rows(store).row(0, named=True)
@@ -533,7 +534,7 @@ def test_clips_shorter_than_one_frame_when_the_minimum_is_lifted(tmp_path: Path)
         sf.write(root / f"n{n:05d}.wav", y, SR, subtype="FLOAT")
         sf.write(root / f"zeros{n:05d}.wav", np.zeros(n), SR, subtype="FLOAT")
     config = dataclasses.replace(EMO, min_duration=0.0)
-    s = featurize([root], tmp_path / "store", feature_set=config, jobs=1)
+    s = featurize([root], tmp_path / "store", feature_set=config, options=RunOptions(jobs=1))
     assert (s.done, s.failed) == (2 * len(lengths), 0), s.failures
     df = FeatureStore(tmp_path / "store").scan(config).collect()
     assert np.isfinite(df.select(FEATURES).to_numpy()).all()
@@ -547,12 +548,12 @@ def test_non_utf8_file_name_is_a_recorded_failure_or_a_row(tmp_path: Path) -> No
     sf.write(root / "good.wav", _tone(), SR, subtype="PCM_16")
     bad_name = os.fsdecode(os.fsencode(str(root)) + b"/caf\xe9 latin-1.wav")
     shutil.copy(root / "good.wav", bad_name)
-    s = featurize([root], tmp_path / "store", jobs=1)
+    s = featurize([root], tmp_path / "store", options=RunOptions(jobs=1))
     assert s.found == 2 and s.done + s.failed == 2
     rows = _rows(tmp_path / "store")
     assert str(root / "good.wav") in rows["path"].to_list()
     # predict too: one row per file, and a CSV that can be written.
-    df = predict_folders([root], default_model_dir(), jobs=1)
+    df = predict_folders([root], default_model_dir(), options=RunOptions(jobs=1))
     assert df.height == 2
     write_csv(df, tmp_path / "p.csv")
     assert len((tmp_path / "p.csv").read_text(encoding="utf-8").splitlines()) == 3
@@ -566,8 +567,8 @@ def test_unreadable_file_is_a_failure_that_says_permission_denied(tmp_path: Path
     sf.write(root / "locked.wav", _tone(), SR, subtype="PCM_16")
     (root / "locked.wav").chmod(0)
     code = (
-        "import sys; from semo_batch.featurize import featurize\n"
-        f"s = featurize([{str(root)!r}], {str(tmp_path / 'store')!r}, jobs=1)\n"
+        "import sys; from semo_batch.featurize import featurize; from semo_batch.options import RunOptions\n"
+        f"s = featurize([{str(root)!r}], {str(tmp_path / 'store')!r}, options=RunOptions(jobs=1))\n"
         "print(s.done, s.failed); print(s.failures[0][1] if s.failures else '')\n"
     )
     cmd = [sys.executable, "-c", code]
@@ -610,11 +611,11 @@ def test_symlinks_out_of_the_tree_are_followed_only_when_asked(tmp_path: Path) -
     os.symlink(outside / "out.wav", inside / "to-out.wav")
     os.symlink(outside / "dir", inside / "to-dir")
 
-    s = featurize([inside], tmp_path / "s1", jobs=1)
+    s = featurize([inside], tmp_path / "s1", options=RunOptions(jobs=1))
     assert (s.found, s.done) == (1, 1)
     assert _rows(tmp_path / "s1")["relpath"].to_list() == ["real.wav"]
 
-    s = featurize([inside], tmp_path / "s2", jobs=1, follow_symlinks=True)
+    s = featurize([inside], tmp_path / "s2", options=RunOptions(jobs=1, follow_symlinks=True))
     assert (s.found, s.done, s.failed) == (3, 3, 0)
     rows = _rows(tmp_path / "s2")
     assert rows["relpath"].to_list() == ["real.wav", "to-dir/deep.wav", "to-out.wav"]
@@ -641,20 +642,20 @@ def test_symlinks_out_of_the_tree_are_followed_only_when_asked(tmp_path: Path) -
 
 def test_empty_folder_finds_nothing_and_says_so(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    s = featurize([tmp_path / "empty"], tmp_path / "store", jobs=1)
+    s = featurize([tmp_path / "empty"], tmp_path / "store", options=RunOptions(jobs=1))
     assert (s.found, s.done, s.failed) == (0, 0, 0)
     res = CliRunner().invoke(
         app, ["featurize", str(tmp_path / "empty"), "--store", str(tmp_path / "store"), "-q"]
     )
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("0 files found: 0 featurized, 0 skipped (already in the store), 0 failed")
-    df = predict_folders([tmp_path / "empty"], default_model_dir(), jobs=1)
+    df = predict_folders([tmp_path / "empty"], default_model_dir(), options=RunOptions(jobs=1))
     assert df.height == 0 and "error" in df.columns
 
 
 def test_missing_folder_is_a_clear_error_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope: no such folder$"):
-        featurize([tmp_path / "nope"], tmp_path / "store", jobs=1)
+        featurize([tmp_path / "nope"], tmp_path / "store", options=RunOptions(jobs=1))
     assert not (tmp_path / "store").exists()
     with pytest.raises(ConfigError, match=r"nope: no such folder$"):
-        predict_folders([tmp_path / "nope"], default_model_dir(), jobs=1)
+        predict_folders([tmp_path / "nope"], default_model_dir(), options=RunOptions(jobs=1))

@@ -21,6 +21,7 @@ from semo_batch.discover import discover
 from semo_batch.errors import ConfigError
 from semo_batch.features import names
 from semo_batch.featurize import featurize
+from semo_batch.options import RunOptions
 from semo_batch.parallel import map_files
 from semo_batch.store import FeatureStore
 
@@ -56,7 +57,7 @@ class _Sabotage(distributed.WorkerPlugin):
         self.delay, self.poison = delay, poison
 
     def setup(self, worker):
-        from semo_batch import dask_backend as mod
+        from semo_batch import workers as mod
 
         self.original = mod.extract_file
 
@@ -69,7 +70,7 @@ class _Sabotage(distributed.WorkerPlugin):
         mod.extract_file = sabotaged
 
     def teardown(self, worker):
-        from semo_batch import dask_backend as mod
+        from semo_batch import workers as mod
 
         mod.extract_file = self.original
 
@@ -92,10 +93,8 @@ def cluster():
 def stores(corpus, cluster, tmp_path_factory):
     """The corpus featurized by loky (2 jobs) and by the cluster. Tests must not modify them."""
     base = tmp_path_factory.mktemp("stores")
-    loky = featurize([corpus], base / "loky", feature_set="emo", jobs=2)
-    dask = featurize(
-        [corpus], base / "dask", feature_set="emo", backend="dask", scheduler=cluster.scheduler_address
-    )
+    loky = featurize([corpus], base / "loky", feature_set="emo", options=RunOptions(jobs=2))
+    dask = featurize([corpus], base / "dask", feature_set="emo", options=RunOptions(backend="dask", scheduler=cluster.scheduler_address))
     return base, loky, dask
 
 
@@ -103,7 +102,7 @@ def stores(corpus, cluster, tmp_path_factory):
 def reference(corpus):
     """loky's results for the corpus, by path."""
     files = discover([corpus])
-    return {r.file.path: r for r in map_files(files, EMO, jobs=2, max_duration=None)}
+    return {r.file.path: r for r in map_files(files, EMO, RunOptions(jobs=2, max_duration=None))}
 
 
 def _rows(store: Path) -> pl.DataFrame:
@@ -141,16 +140,9 @@ def test_store_equals_loky_store(stores, corpus):
 
 def test_speed_perturbations_equal_loky(corpus, cluster):
     files = discover([corpus])[:8]
-    loky = list(map_files(files, EMO, jobs=2, max_duration=None, augment=(0.9, 1.1)))
+    loky = list(map_files(files, EMO, RunOptions(jobs=2, max_duration=None), augment=(0.9, 1.1)))
     dask = list(
-        map_files(
-            files,
-            EMO,
-            max_duration=None,
-            backend="dask",
-            scheduler=cluster.scheduler_address,
-            augment=(0.9, 1.1),
-        )
+        map_files(files, EMO, RunOptions(jobs=0, max_duration=None, backend="dask", scheduler=cluster.scheduler_address), augment=(0.9, 1.1))
     )
     assert [r.file for r in dask] == files
     for a, b in zip(loky, dask):
@@ -184,7 +176,7 @@ def test_store_reads_with_duckdb_and_pyarrow(stores):
 def test_local_cluster_without_scheduler(corpus, reference):
     # No scheduler: the backend starts (and stops) a local cluster of `jobs` workers.
     files = discover([corpus])[:6] + discover([corpus])[-1:]
-    results = list(map_files(files, EMO, jobs=1, max_duration=None, backend="dask"))
+    results = list(map_files(files, EMO, RunOptions(jobs=1, max_duration=None, backend="dask")))
     _check_against(results, files, reference)
 
 
@@ -270,7 +262,7 @@ def test_unreachable_scheduler_is_a_config_error(corpus, monkeypatch):
     monkeypatch.setattr(dask_backend, "CONNECT_TIMEOUT", 1.0)
     t0 = time.monotonic()
     with pytest.raises(ConfigError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"):
-        list(map_files(discover([corpus]), EMO, max_duration=None, backend="dask", scheduler=UNREACHABLE))
+        list(map_files(discover([corpus]), EMO, RunOptions(jobs=0, max_duration=None, backend="dask", scheduler=UNREACHABLE)))
     assert time.monotonic() - t0 < 15
 
 
@@ -325,4 +317,4 @@ def test_cli_featurize_on_a_cluster(corpus, cluster, stores, tmp_path):
 def test_missing_dask_gives_the_install_hint(corpus, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "distributed", None)
     with pytest.raises(ConfigError, match=r"pip install 'semo-batch\[dask\]'"):
-        list(map_files(discover([corpus]), EMO, max_duration=None, backend="dask"))
+        list(map_files(discover([corpus]), EMO, RunOptions(jobs=0, max_duration=None, backend="dask")))

@@ -15,6 +15,7 @@ from semo_batch.config import get_config
 from semo_batch.errors import AudioError, ConfigError
 from semo_batch.features import names
 from semo_batch.featurize import featurize
+from semo_batch.options import RunOptions
 from semo_batch.store import META_COLUMNS, FeatureStore
 
 EMO = get_config("emo")
@@ -32,7 +33,7 @@ def runs(tmp_path_factory):
     for jobs in (1, 2):
         for fset in ("emo", "seed"):
             store = base / f"store{jobs}"
-            out[jobs, fset] = featurize([corpus], store, feature_set=fset, jobs=jobs)
+            out[jobs, fset] = featurize([corpus], store, feature_set=fset, options=RunOptions(jobs=jobs))
     return corpus, base, out
 
 
@@ -116,7 +117,7 @@ def test_two_feature_sets_live_side_by_side(runs):
 def fresh(tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
     store = tmp_path / "store"
-    first = featurize([corpus], store, feature_set="seed", jobs=1)
+    first = featurize([corpus], store, feature_set="seed", options=RunOptions(jobs=1))
     assert first.done == N_GOOD
     return corpus, store
 
@@ -128,7 +129,7 @@ def _chunks(store, config):
 def test_rerun_skips_everything_stored(fresh):
     corpus, store = fresh
     before = _chunks(store, SEED)
-    s = featurize([corpus], store, feature_set="seed", jobs=1)
+    s = featurize([corpus], store, feature_set="seed", options=RunOptions(jobs=1))
     assert (s.found, s.done, s.skipped, s.failed) == (N_FOUND, 0, N_GOOD, 1)  # failures are retried
     assert _chunks(store, SEED) == before
 
@@ -139,7 +140,7 @@ def test_touched_file_is_featurized_again(fresh):
     touched = corpus / "noise.wav"
     st = touched.stat()
     os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
-    s = featurize([corpus], store, feature_set="seed", jobs=1)
+    s = featurize([corpus], store, feature_set="seed", options=RunOptions(jobs=1))
     assert (s.done, s.skipped, s.failed) == (1, N_GOOD - 1, 1)
     new = _features(store, SEED)
     assert new.height == N_GOOD  # one row per path
@@ -161,7 +162,7 @@ def test_changed_content_replaces_the_features(fresh):
     # A different signal of the same length (so the same size): a 1 kHz tone.
     y = np.sin(2 * np.pi * 1000.0 * np.arange(6400) / 16_000 + 0.3).astype(np.float32)
     sf.write(target, y, 16_000, subtype="PCM_16")
-    s = featurize([corpus], store, feature_set="seed", jobs=1)
+    s = featurize([corpus], store, feature_set="seed", options=RunOptions(jobs=1))
     assert s.done == 1
     row = _features(store, SEED).filter(pl.col("path") == str(target))
     assert row.height == 1
@@ -172,7 +173,7 @@ def test_changed_content_replaces_the_features(fresh):
 def test_force_recomputes_everything(fresh):
     corpus, store = fresh
     old = _features(store, SEED)
-    s = featurize([corpus], store, feature_set="seed", jobs=1, force=True)
+    s = featurize([corpus], store, feature_set="seed", force=True, options=RunOptions(jobs=1))
     assert (s.done, s.skipped, s.failed) == (N_GOOD, 0, 1)
     new = _features(store, SEED)
     assert new.height == N_GOOD
@@ -189,7 +190,7 @@ def test_bad_file_is_recorded_and_the_batch_goes_on(fresh):
     y = np.sin(2 * np.pi * 300 * np.arange(8000) / 16_000).astype(np.float32)
     (corpus / CORPUS_BAD[0]).unlink()
     sf.write(corpus / CORPUS_BAD[0], y, 16_000)
-    s = featurize([corpus], store, feature_set="seed", jobs=1)
+    s = featurize([corpus], store, feature_set="seed", options=RunOptions(jobs=1))
     assert (s.done, s.failed) == (1, 0)
     assert FeatureStore(store).failures().height == 0
     assert _features(store, SEED).height == N_GOOD + 1
@@ -198,7 +199,7 @@ def test_bad_file_is_recorded_and_the_batch_goes_on(fresh):
 def test_strict_stops_at_the_first_failure(tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
     with pytest.raises(AudioError) as e:
-        featurize([corpus], tmp_path / "store", feature_set="seed", jobs=1, strict=True)
+        featurize([corpus], tmp_path / "store", feature_set="seed", strict=True, options=RunOptions(jobs=1))
     assert e.value.path == str(corpus / CORPUS_BAD[0])
     # "broken.wav" sorts after the Actor_ folders and "03-...": the rows before it were written.
     assert _features(tmp_path / "store", SEED).height == 3
@@ -207,14 +208,7 @@ def test_strict_stops_at_the_first_failure(tmp_path):
 def test_small_chunks_and_progress(tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
     calls = []
-    s = featurize(
-        [corpus],
-        tmp_path / "store",
-        feature_set="seed",
-        jobs=1,
-        chunk_files=2,
-        progress=lambda done, total: calls.append((done, total)),
-    )
+    s = featurize([corpus], tmp_path / "store", feature_set="seed", chunk_files=2, options=RunOptions(jobs=1, progress=lambda done, total: calls.append((done, total))))
     assert s.done == N_GOOD
     assert calls == [(i, N_FOUND) for i in range(1, N_FOUND + 1)]
     assert len(_chunks(tmp_path / "store", SEED)) == 3  # 6 results in chunks of 2, the failure among them
@@ -223,13 +217,13 @@ def test_small_chunks_and_progress(tmp_path):
 
 def test_missing_folder_fails_before_touching_the_store(tmp_path):
     with pytest.raises(ConfigError, match="no such folder"):
-        featurize([tmp_path / "nope"], tmp_path / "store", jobs=1)
+        featurize([tmp_path / "nope"], tmp_path / "store", options=RunOptions(jobs=1))
     assert not (tmp_path / "store").exists()
 
 
 def test_unknown_feature_set(tmp_path):
     with pytest.raises(ConfigError, match="egemaps"):
-        featurize([tmp_path], tmp_path / "store", feature_set="egemaps", jobs=1)
+        featurize([tmp_path], tmp_path / "store", feature_set="egemaps", options=RunOptions(jobs=1))
 
 
 def test_no_numba_cache_files(tmp_path):
@@ -241,8 +235,9 @@ def test_no_numba_cache_files(tmp_path):
         f"""
         import sys
         from semo_batch.featurize import featurize
+        from semo_batch.options import RunOptions
         for fset in ("seed", "emo"):
-            s = featurize([{str(corpus)!r}], {str(tmp_path / "store")!r}, feature_set=fset, jobs=2)
+            s = featurize([{str(corpus)!r}], {str(tmp_path / "store")!r}, feature_set=fset, options=RunOptions(jobs=2))
             assert (s.done, s.failed) == ({N_GOOD}, 1), s
         print(sorted(m for m in ("numba", "librosa") if m in sys.modules))
         """

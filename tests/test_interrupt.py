@@ -33,6 +33,7 @@ from semo_batch.errors import StoreLockedError
 from semo_batch.extract import extract_file
 from semo_batch.features import names
 from semo_batch.featurize import featurize
+from semo_batch.options import RunOptions
 from semo_batch.store import FeatureStore
 
 EMO = get_config("emo")
@@ -45,8 +46,8 @@ KILL_ROUNDS = 6
 # seconds on any machine and every kill round finds work left to interrupt.
 DRIVER = (
     "import sys, time\n"
-    "from semo_batch.featurize import featurize\n"
-    "featurize([sys.argv[1]], sys.argv[2], jobs=2, chunk_files=16, progress=lambda done, total: time.sleep(0.02))\n"
+    "from semo_batch.featurize import featurize\nfrom semo_batch.options import RunOptions\n"
+    "featurize([sys.argv[1]], sys.argv[2], chunk_files=16, options=RunOptions(jobs=2, progress=lambda done, total: time.sleep(0.02)))\n"
 )
 
 
@@ -255,7 +256,7 @@ def test_ctrl_c_exits_130_and_keeps_whole_rows(many: Path, tmp_path: Path, reape
     assert df.height == int(m.group(1)) >= 30  # rows received before Ctrl-C were written, whole
     assert "run the same command again to resume" in last
 
-    s = featurize([many], store, jobs=2)
+    s = featurize([many], store, options=RunOptions(jobs=2))
     assert (s.skipped, s.done, s.failed) == (df.height, N_FILES - df.height, 0)
     assert sorted(check_store(store, many)["path"]) == _expected_paths(many)
     # Errors are one line, never a traceback (from the main process or from its workers).
@@ -297,7 +298,7 @@ def test_a_second_writer_gets_a_lock_error(many: Path, tmp_path: Path, reaper: l
     )
     assert res.stdout == ""
     with pytest.raises(StoreLockedError, match=rf"pid {first.pid}\)"):
-        featurize([many], store, feature_set="seed", jobs=1)
+        featurize([many], store, feature_set="seed", options=RunOptions(jobs=1))
 
     out, err = first.communicate(timeout=180)
     assert first.returncode == 0, err

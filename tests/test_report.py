@@ -15,6 +15,7 @@ from conftest import harmonic_tone
 from semo_batch.errors import ConfigError, ModelError, StoreError
 from semo_batch.featurize import featurize
 from semo_batch.naming import EMOTIONS
+from semo_batch.options import RunOptions
 from semo_batch.report import build_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -118,7 +119,7 @@ def store(tmp_path_factory) -> Path:
     (root / f"{EVIL}.wav").write_bytes(b"this is not audio")
     (root / "empty.wav").write_bytes(b"")
     out = tmp_path_factory.mktemp("store") / "store"
-    summary = featurize([root], out, jobs=1)
+    summary = featurize([root], out, options=RunOptions(jobs=1))
     assert (summary.done, summary.failed) == (4, 2)
     return out
 
@@ -241,7 +242,7 @@ def test_report_on_real_recordings(tmp_path, ravdess_dir):
     for emotion in range(1, 9):
         for src in actor.glob(f"03-01-{emotion:02d}-01-01-01-12.*"):
             shutil.copy(src, audio / src.name)
-    featurize([audio], tmp_path / "store", jobs=1)
+    featurize([audio], tmp_path / "store", options=RunOptions(jobs=1))
     text, page = parse(build_report(tmp_path / "store", out_html=tmp_path / "r.html"))
     assert_self_contained(page)
     assert [r[:2] for r in page.table("emotion", "files", "share")] == [[e, "1"] for e in EMOTIONS]

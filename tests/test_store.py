@@ -8,17 +8,17 @@ import textwrap
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import CORPUS, CORPUS_BAD, make_corpus
 
 from semo_batch.config import get_config
-from semo_batch.discover import AudioFile
 from semo_batch.errors import StoreError, StoreLockedError
-from semo_batch.extract import FileResult
 from semo_batch.features import names
 from semo_batch.featurize import featurize
-from semo_batch.store import FAILURE_COLUMNS, META_COLUMNS, FeatureStore
+from semo_batch.options import RunOptions
+from semo_batch.store import FAILURE_COLUMNS, META_COLUMNS, ROW_COLUMNS, FeatureStore
 
 EMO = get_config("emo")
 SEED = get_config("seed")
@@ -30,7 +30,7 @@ def filled(tmp_path_factory):
     base = tmp_path_factory.mktemp("filled")
     corpus = make_corpus(base / "corpus")
     store = base / "store"
-    featurize([corpus], store, feature_set="emo", jobs=1)
+    featurize([corpus], store, feature_set="emo", options=RunOptions(jobs=1))
     return corpus, FeatureStore(store)
 
 
@@ -165,19 +165,26 @@ def test_scan_of_an_empty_store(tmp_path):
     assert FeatureStore(tmp_path / "nothing").failures().height == 0
 
 
-def _result(path: str, mtime_ns: int, value: float, n: int) -> FileResult:
-    f = AudioFile(path=path, root="/data", relpath=path.removeprefix("/data/"))
-    return FileResult(f, 100, mtime_ns, {"sample_rate": 16_000}, features=np.full(n, value, np.float32))
+def _rows(rows: list[tuple[str, int, float]], feature_names: list[str]) -> pa.Table:
+    """Store rows (path, mtime_ns, every feature's value) as the writer hands them over."""
+    cols: dict[str, list] = {c: [None] * len(rows) for c in ROW_COLUMNS}
+    cols |= {
+        "path": [p for p, _, _ in rows], "relpath": [p.removeprefix("/data/") for p, _, _ in rows],
+        "root": ["/data"] * len(rows), "size": [100] * len(rows), "mtime_ns": [m for _, m, _ in rows],
+        "sample_rate": [16_000] * len(rows), "augment": [1.0] * len(rows),
+    }
+    table = pa.table(cols)
+    for name in feature_names:
+        table = table.append_column(name, pa.array([v for _, _, v in rows], pa.float32()))
+    return table
 
 
 def test_scan_keeps_the_newest_row_per_path(tmp_path):
     fs = FeatureStore(tmp_path / "s")
     n = names(SEED)
-    assert fs.write_rows(
-        [_result("/data/a.wav", 1, 1.0, len(n)), _result("/data/b.wav", 1, 1.0, len(n))], SEED, n
-    )
-    assert fs.write_rows([_result("/data/a.wav", 2, 2.0, len(n))], SEED, n)
-    assert fs.write_rows([_result("/data/a.wav", 3, 3.0, len(n))], SEED, n)
+    assert fs.write_rows(_rows([("/data/a.wav", 1, 1.0), ("/data/b.wav", 1, 1.0)], n), SEED, n)
+    assert fs.write_rows(_rows([("/data/a.wav", 2, 2.0)], n), SEED, n)
+    assert fs.write_rows(_rows([("/data/a.wav", 3, 3.0)], n), SEED, n)
     df = fs.scan(SEED).collect()
     assert df["path"].to_list() == ["/data/a.wav", "/data/b.wav"]
     assert df["mtime_ns"].to_list() == [3, 1]
@@ -187,10 +194,28 @@ def test_scan_keeps_the_newest_row_per_path(tmp_path):
 
 def test_write_nothing_writes_no_chunk(tmp_path):
     fs = FeatureStore(tmp_path / "s")
-    failed = FileResult(AudioFile("/data/x.wav", "/data", "x.wav"), 1, 1, {}, error="bad")
-    assert fs.write_rows([failed], SEED, names(SEED)) is None
-    assert fs.write_failures([], SEED) is None
+    assert fs.write_rows(_rows([], names(SEED)), SEED, names(SEED)) is None
+    assert fs.write_failures(pa.table({c: pa.array([], pa.string()) for c in ("path", "reason")}), SEED) is None
     assert not fs.dataset_dir(SEED).exists()
+
+
+def test_rows_missing_a_column_are_refused_in_one_line(tmp_path):
+    fs = FeatureStore(tmp_path / "s")
+    n = names(SEED)
+    with pytest.raises(StoreError, match="do not fit the store's layout") as e:
+        fs.write_rows(_rows([("/data/a.wav", 1, 1.0)], n).drop_columns(["mel_005"]), SEED, n)
+    assert "\n" not in str(e.value)
+    assert not fs.dataset_dir(SEED).exists()
+
+
+def test_a_damaged_chunk_is_one_line_error(tmp_path):
+    fs = FeatureStore(tmp_path / "s")
+    n = names(SEED)
+    chunk = fs.write_rows(_rows([("/data/a.wav", 1, 1.0)], n), SEED, n)
+    chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
+    with pytest.raises(StoreError, match="not a semo-batch feature chunk") as e:
+        fs.summary()
+    assert chunk.name in str(e.value) and "\n" not in str(e.value)
 
 
 def test_lock_is_exclusive(tmp_path):
@@ -226,7 +251,7 @@ def test_lock_held_by_another_process(tmp_path):
         with pytest.raises(StoreLockedError, match=f"pid {proc.pid}"):
             FeatureStore(store).lock()
         with pytest.raises(StoreLockedError):
-            featurize([tmp_path], store, jobs=1)
+            featurize([tmp_path], store, options=RunOptions(jobs=1))
     finally:
         proc.stdin.close()
         proc.wait(timeout=20)

@@ -27,6 +27,7 @@ from semo_batch.cli import app
 from semo_batch.config import FeatureConfig
 from semo_batch.errors import ModelError
 from semo_batch.models import load_model
+from semo_batch.options import RunOptions
 from semo_batch.predict import neutralize_cell, predict_folders, write_csv
 from semo_batch.resources import default_model_dir
 
@@ -114,14 +115,14 @@ def _string_classes(d: Path) -> Any:
 
 def _five_features(d: Path) -> Any:
     # The right type for the model named in model.json, fitted on 5 features instead of hundreds.
-    from semo_batch.models import _make_sklearn
+    from semo_batch.models import get_spec
 
     name = json.loads((d / "model.json").read_text())["model"]
     rng = np.random.default_rng(0)
-    est = _make_sklearn(name, 0, {}).fit(rng.standard_normal((80, 5)), np.arange(80) % 8)
+    est = get_spec(name).make(0, {}).fit(rng.standard_normal((80, 5)), np.arange(80) % 8)
     for member in [est, *getattr(est, "estimators_", [])]:
         if hasattr(member, "_optimizer"):
-            member._optimizer = None  # as EmotionClassifier.save does
+            member._optimizer = None  # as save_model does
     return est
 
 
@@ -211,7 +212,7 @@ def test_missing_model_dir(tmp_path: Path, audio_dir: Path) -> None:
 def test_the_untampered_copy_loads(model_dir: Path, audio_dir: Path) -> None:
     """The baseline of the cases above: the copy itself is fine."""
     clf = load_model(model_dir)
-    df = predict_folders([audio_dir], clf, jobs=1)
+    df = predict_folders([audio_dir], clf, options=RunOptions(jobs=1))
     assert df["error"].to_list() == [""] and df["emotion"][0] in clf.labels_
 
 

@@ -18,9 +18,9 @@ from ..config import FeatureConfig
 from .filters import chroma_filterbank, dct_matrix, mel_filterbank
 from .functionals import power_to_db
 from .pitch import estimate_tuning
-from .spectrum import stft
+from .spectrum import Spectrum, stft
 
-__all__ = ["seed_names", "seed_features", "zero_crossings"]
+__all__ = ["seed_names", "seed_features", "zero_crossings", "crossings", "chroma_frames", "seed_mfcc_frames"]
 
 
 def seed_names(config: FeatureConfig) -> list[str]:
@@ -32,10 +32,37 @@ def seed_names(config: FeatureConfig) -> list[str]:
     )
 
 
-def zero_crossings(y: np.ndarray, *, threshold: float = 1e-10) -> int:
-    """Sign changes in ``y``, counting values within ``threshold`` of zero as positive (librosa's rule)."""
+def crossings(y: np.ndarray, *, threshold: float = 1e-10) -> np.ndarray:
+    """Indices ``i`` where the sign changes between ``y[i]`` and ``y[i + 1]``, counting values
+    within ``threshold`` of zero as positive (librosa's rule)."""
     neg = np.signbit(y) & (np.abs(y) > threshold)
-    return int(np.count_nonzero(neg[1:] != neg[:-1]))
+    return np.flatnonzero(neg[1:] != neg[:-1])
+
+
+def zero_crossings(y: np.ndarray, *, threshold: float = 1e-10) -> int:
+    """The number of :func:`crossings` in ``y``."""
+    return int(crossings(y, threshold=threshold).size)
+
+
+def chroma_frames(spec: Spectrum, config: FeatureConfig, *, n_chroma: int | None = None) -> tuple[np.ndarray, float]:
+    """Per-frame chroma [shape=(t, n_chroma)] of the magnitude STFT with the per-file tuning
+    estimate, each frame scaled to its loudest bin; and the tuning (fractions of a bin).
+
+    Args:
+        n_chroma: bins per octave (default ``config.n_chroma``).
+    """
+    sr, n_fft = config.sample_rate, config.n_fft
+    n = n_chroma or config.n_chroma
+    tuning = estimate_tuning(spec.magnitude, sr=sr, n_fft=n_fft, bins_per_octave=n)
+    raw = spec.magnitude @ chroma_filterbank(sr=sr, n_fft=n_fft, n_chroma=n, tuning=tuning).T
+    peak = np.abs(raw).max(axis=1, keepdims=True)
+    return raw / np.where(peak < np.finfo(raw.dtype).tiny, 1.0, peak), tuning
+
+
+def seed_mfcc_frames(logmel: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Per-frame MFCCs [shape=(t, n_mfcc)] of a log-mel spectrogram in dB, floored 80 dB below its peak first."""
+    floored = np.maximum(logmel, logmel.max() - 80.0) if logmel.size else logmel
+    return floored @ dct_matrix(n_in=config.n_mels, n_out=config.n_mfcc).T
 
 
 def seed_features(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
@@ -49,12 +76,7 @@ def seed_features(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
     mfcc_mean = dct_matrix(n_in=config.n_mels, n_out=config.n_mfcc) @ logmel.mean(axis=0, dtype=np.float64)
     parts = [mel_mean]
     if config.n_chroma:
-        tuning = estimate_tuning(spec.magnitude, sr=sr, n_fft=n_fft, bins_per_octave=config.n_chroma)
-        cfb = chroma_filterbank(sr=sr, n_fft=n_fft, n_chroma=config.n_chroma, tuning=tuning)
-        raw = spec.magnitude @ cfb.T  # (t, n_chroma)
-        peak = np.abs(raw).max(axis=1, keepdims=True)
-        tiny = np.finfo(raw.dtype).tiny
-        chroma = raw / np.where(peak < tiny, 1.0, peak)
+        chroma, _ = chroma_frames(spec, config)
         parts.append(chroma.mean(axis=0, dtype=np.float64))
     parts += [mfcc_mean, np.array([zero_crossings(y)], dtype=np.float64)]
     return np.concatenate(parts).astype(np.float32)

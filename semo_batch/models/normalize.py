@@ -11,13 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from ..choices import NormalizeBy, choose
 from ..errors import ConfigError
 from ..naming import parse_ravdess
 
-__all__ = ["Standardizer", "normalize_groups", "group_keys", "NORMALIZE_MODES"]
+__all__ = ["Standardizer", "normalize_groups", "group_keys"]
 
-#: How ``predict`` groups files for speaker normalization.
-NORMALIZE_MODES = ("none", "actor", "folder", "batch")
 _EPS = 1e-6
 
 
@@ -46,7 +45,7 @@ class Standardizer:
         return self
 
 
-def group_keys(paths: Sequence[str], by: str, actors: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+def group_keys(paths: Sequence[str], by: str | NormalizeBy, actors: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
     """The speaker group of each file for normalization.
 
     Args:
@@ -56,13 +55,14 @@ def group_keys(paths: Sequence[str], by: str, actors: Sequence[int] | np.ndarray
         actors: actor numbers already parsed (negative where a name did not parse).
 
     Raises:
-        ConfigError: an unknown mode, or ``actor`` for a file without a RAVDESS name.
+        ConfigError: an unknown mode, ``none``, or ``actor`` for a file without a RAVDESS name.
     """
-    if by == "batch":
+    by = choose(NormalizeBy, by, "normalize_by")
+    if by is NormalizeBy.BATCH:
         return np.zeros(len(paths), dtype=np.int64)
-    if by == "folder":
+    if by is NormalizeBy.FOLDER:
         return np.array([os.path.dirname(p) for p in paths], dtype=object)
-    if by == "actor":
+    if by is NormalizeBy.ACTOR:
         if actors is None:
             fields = [parse_ravdess(os.path.basename(p)) for p in paths]
             actors = [f["actor"] if f else -1 for f in fields]
@@ -71,7 +71,7 @@ def group_keys(paths: Sequence[str], by: str, actors: Sequence[int] | np.ndarray
             bad = paths[int(np.flatnonzero(out < 0)[0])]
             raise ConfigError(f"{bad}: --normalize-by actor needs RAVDESS file names; use folder or batch")
         return out
-    raise ConfigError(f"The normalize-by value must be one of {set(NORMALIZE_MODES)}. Got {by!r} instead.")
+    raise ConfigError("normalize_by 'none' has no groups")
 
 
 def normalize_groups(X: np.ndarray, groups: Sequence[Any] | np.ndarray) -> np.ndarray:

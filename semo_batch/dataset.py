@@ -1,0 +1,171 @@
+"""Labelled rows from the store, as arrays: features, labels, speakers, perturbed copies.
+
+:class:`LabelledData` is what training, evaluation and cross-validation work
+on.  Speakers and speed-perturbation factors are explicit arrays, never parsed
+back out of strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from . import features
+from .choices import NormalizeBy, choose
+from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
+from .errors import StoreError
+from .models.normalize import group_keys
+from .naming import EMOTIONS
+from .store import FeatureStore
+
+__all__ = ["LabelledData", "TrainingRows", "load_labelled", "label_order"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRows:
+    """Rows to fit on: the chosen recordings and their speed-perturbed copies.
+
+    Attributes:
+        X: features [shape=(n, k)].
+        y: label strings [shape=(n,)].
+        groups: speaker (or normalization group) of each row [shape=(n,)].
+        factors: speed-perturbation factor of each row, 1.0 for the recordings [shape=(n,)].
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    factors: np.ndarray
+
+    @property
+    def n_augmented(self) -> int:
+        return int(np.count_nonzero(self.factors != 1.0))
+
+
+@dataclasses.dataclass
+class LabelledData:
+    """Labelled rows of one feature configuration.
+
+    Attributes:
+        X: features of the recordings [shape=(n, k)], float64.
+        y: their labels [shape=(n,)].
+        speakers: speaker (RAVDESS actor) of each recording, ``-1`` where unknown [shape=(n,)].
+        paths: the recordings' paths.
+        columns: the feature column names.
+        config: the feature configuration.
+        store: the store they came from.
+        aug_X: features of speed-perturbed copies [shape=(m, k)] (training only).
+        aug_parent: index into the recordings of each copy's original [shape=(m,)].
+        aug_factor: each copy's speed factor [shape=(m,)].
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    speakers: np.ndarray
+    paths: list[str]
+    columns: list[str]
+    config: FeatureConfig
+    store: str
+    aug_X: np.ndarray | None = None
+    aug_parent: np.ndarray | None = None
+    aug_factor: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_augmented(self) -> int:
+        return 0 if self.aug_X is None else len(self.aug_X)
+
+    def groups(self, by: str | NormalizeBy | None) -> np.ndarray | None:
+        """Group key per recording for speaker normalization (``None`` for ``none``)."""
+        norm = choose(NormalizeBy, by, "normalize_by")
+        if norm is NormalizeBy.NONE:
+            return None
+        return group_keys(self.paths, norm, self.speakers)
+
+    def training_rows(self, idx: np.ndarray, by: str | NormalizeBy | None, *, augmented: bool = True) -> TrainingRows:
+        """The recordings ``idx`` and (when ``augmented``) their speed-perturbed copies.
+
+        Each row's group is its normalization group under ``by``, or its speaker when
+        ``by`` is ``none`` (what a network holds out for early stopping).
+        """
+        g = self.groups(by)
+        base: np.ndarray = g if g is not None else self.speakers
+        idx = np.asarray(idx, dtype=np.int64)
+        X, y, groups = self.X[idx], self.y[idx], base[idx]
+        factors = np.ones(len(idx))
+        if augmented and self.n_augmented:
+            assert self.aug_X is not None and self.aug_parent is not None and self.aug_factor is not None
+            sel = np.flatnonzero(np.isin(self.aug_parent, idx))
+            parents = self.aug_parent[sel]
+            X = np.vstack([X, self.aug_X[sel]])
+            y = np.concatenate([y, self.y[parents]])
+            groups = np.concatenate([groups, base[parents]])
+            factors = np.concatenate([factors, self.aug_factor[sel]])
+        return TrainingRows(X=X, y=y, groups=groups, factors=factors)
+
+    def subset(self, keep: np.ndarray) -> LabelledData:
+        """The recordings where ``keep`` is true (without perturbed copies: for scoring)."""
+        keep = np.asarray(keep, dtype=bool)
+        return LabelledData(
+            X=self.X[keep], y=self.y[keep], speakers=self.speakers[keep],
+            paths=[p for p, k in zip(self.paths, keep) if k], columns=self.columns, config=self.config,
+            store=self.store,
+        )
+
+
+def label_order(y: np.ndarray) -> list[str]:
+    """The labels present in ``y``: the known emotions in vocabulary order, then any others sorted."""
+    present = set(np.asarray(y, dtype=object).tolist())
+    known = [e for e in EMOTIONS if e in present]
+    return known + sorted(present - set(known))
+
+
+def load_labelled(
+    store: str | os.PathLike[str] | FeatureStore,
+    feature_set: str | FeatureSet | FeatureConfig = DEFAULT_FEATURE_SET,
+    *,
+    speakers: Sequence[int] | None = None,
+    augmented: bool = True,
+) -> LabelledData:
+    """Rows of ``store`` for ``feature_set`` that carry an emotion label (a lazy polars scan).
+
+    Args:
+        speakers: keep only these actors (``None``: all).
+        augmented: also load the speed-perturbed rows (for training only), if the store has them.
+
+    Raises:
+        StoreError: no labelled rows.
+    """
+    fs = store if isinstance(store, FeatureStore) else FeatureStore(store)
+    config = feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
+    columns = features.names(config)
+    lf = fs.scan(config, augmented=augmented).filter(pl.col("emotion").is_not_null())
+    if speakers is not None:
+        lf = lf.filter(pl.col("actor").is_in(list(speakers)))
+    both = fs.collect(lf.select("path", "emotion", "actor", "augment", *columns))
+    df = both.filter(pl.col("augment") == 1.0)
+    if df.height == 0:
+        raise StoreError(f"{fs.path}: no labelled rows (file names with a parsed emotion) for feature set {config.name!r}")
+    data = LabelledData(
+        X=df.select(columns).to_numpy().astype(np.float64),
+        y=df["emotion"].to_numpy().astype(object),
+        speakers=df["actor"].fill_null(-1).to_numpy().astype(np.int64),
+        paths=df["path"].to_list(),
+        columns=columns,
+        config=config,
+        store=str(fs.path),
+    )
+    aug = both.filter(pl.col("augment") != 1.0)
+    if aug.height:
+        index = {p: i for i, p in enumerate(data.paths)}
+        aug = aug.filter(pl.col("path").is_in(list(index)))
+        data.aug_X = aug.select(columns).to_numpy().astype(np.float64)
+        data.aug_parent = np.array([index[p] for p in aug["path"].to_list()], dtype=np.int64)
+        data.aug_factor = aug["augment"].to_numpy().astype(np.float64)
+    return data

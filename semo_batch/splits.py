@@ -1,0 +1,69 @@
+"""Which rows train and which are held out: single splits and cross-validation folds.
+
+Every function takes labels and speakers as arrays and returns row indices, so
+the rules (no speaker on both sides of an actor split, ever) are tested here
+on known inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .choices import CVProtocol, Split, choose
+from .errors import ConfigError
+
+__all__ = ["split_indices", "cv_folds"]
+
+Fold = tuple[np.ndarray, np.ndarray]
+
+
+def split_indices(
+    y: np.ndarray, speakers: np.ndarray, *, split: str | Split, seed: int, test_size: float = 0.2
+) -> Fold:
+    """Train and test row indices, each sorted.
+
+    ``random`` is stratified by label; ``actor`` holds out ``test_size`` of the speakers
+    whole, so no speaker is on both sides; ``none`` puts every row in training.
+
+    Raises:
+        ConfigError: an unknown split, or an actor split without two known speakers.
+    """
+    split = choose(Split, split, "split")
+    idx = np.arange(len(y))
+    if split is Split.NONE:
+        return idx, idx[:0]
+    if split is Split.RANDOM:
+        from sklearn.model_selection import train_test_split
+
+        tr, te = train_test_split(idx, test_size=test_size, random_state=seed, stratify=y)
+        return np.sort(tr), np.sort(te)
+    uniq = np.unique(speakers)
+    if len(uniq) < 2 or np.any(speakers < 0):
+        raise ConfigError("--split actor needs at least two actors parsed from the file names")
+    rng = np.random.default_rng(seed)
+    n_test = max(1, int(round(test_size * len(uniq))))
+    mask = np.isin(speakers, rng.choice(uniq, size=n_test, replace=False))
+    return idx[~mask], idx[mask]
+
+
+def cv_folds(y: np.ndarray, speakers: np.ndarray, *, protocol: str | CVProtocol, folds: int, seed: int) -> list[Fold]:
+    """Cross-validation folds as (train, test) indices.
+
+    ``actor``: ``folds`` folds of whole speakers (each speaker in exactly one test fold);
+    ``random``: stratified K-fold; ``holdout``: one stratified 80/20 split.
+
+    Raises:
+        ConfigError: an unknown protocol, or more folds than speakers.
+    """
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+    protocol = choose(CVProtocol, protocol, "cv")
+    if protocol is CVProtocol.ACTOR:
+        n_speakers = len(np.unique(speakers))
+        if folds > n_speakers:
+            raise ConfigError(f"--folds {folds} is more than the {n_speakers} actors in the store")
+        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(y)), y, speakers))
+    if protocol is CVProtocol.RANDOM:
+        return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    return [split_indices(y, speakers, split=Split.RANDOM, seed=seed)]
