@@ -1,9 +1,7 @@
 """The ``semo-batch`` command: parse arguments, make one library call, print the result.
 
-Exit codes: 0 all done; 3 done, but some files failed (recorded); 2 usage or
-configuration error (bad option, missing folder, bad job file); 1 any other
-error (unreadable store, model mismatch, a failure under ``--strict``);
-130 interrupted.  Errors are one line on stderr, never a traceback.
+Exit codes: 0 done; 3 some files failed (recorded); 2 usage or configuration error; 1 other errors
+(``--strict`` failures included); 130 interrupted.  Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -21,13 +19,8 @@ from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-app = typer.Typer(
-    name="semo-batch",
-    help="Batch speech emotion classification: featurize folders into a Parquet store, train, evaluate, predict.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = typer.Typer(name="semo-batch", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Batch speech emotion classification: featurize folders into a Parquet store, train, evaluate, predict.")
 
 T = TypeVar("T")
 
@@ -53,7 +46,7 @@ def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         _err(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except Interrupted as exc:
-        _err(str(exc))
+        _err(f"interrupted: {exc}")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except SemoError as exc:
         _err(str(exc))
@@ -78,21 +71,6 @@ def _options(label: str, *, jobs: int = 0, quiet: bool = False, max_duration: fl
                 follow_symlinks=follow_symlinks, progress=ProgressPrinter(label, quiet=quiet))
 
 
-def _failures(failures: Sequence[tuple[str, str]], more_in: str = "") -> None:
-    for path, reason in failures[:10]:
-        typer.echo(f"  failed: {path}: {reason}", err=True)
-    if len(failures) > 10:
-        typer.echo(f"  ... and {len(failures) - 10} more{more_in}", err=True)
-
-
-def _factors(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in text.replace(" ", "").split(",") if x)
-    except ValueError:
-        _err(f"--augment takes comma-separated speed factors such as 0.9,1.1; got {text!r}")
-        raise typer.Exit(EXIT_USAGE) from None
-
-
 @app.command()
 def featurize(
     dirs: Annotated[list[Path], typer.Argument(help="Folders to walk recursively.")],
@@ -110,14 +88,15 @@ def featurize(
 ) -> None:
     """Extract features of every audio file under DIRS into the store (skipping files already there)."""
     from .featurize import featurize as _featurize
+    from .featurize import parse_factors
 
     opts = _options("featurize", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend,
                     scheduler=scheduler, follow_symlinks=follow_symlinks)
     summary = _run(_featurize, dirs, store, feature_set=feature_set, options=opts, force=force, strict=strict,
-                   augment=_factors(augment))
+                   augment=_run(parse_factors, augment))
     _echo(summary.lines())
+    _echo(summary.failure_lines(), err=True)
     if summary.failed:
-        _failures(summary.failures, f" (see {summary.failures_dir})")
         raise typer.Exit(EXIT_PARTIAL)
 
 
@@ -161,11 +140,10 @@ def evaluate(
 
     if json_out is not None:
         _run(check_output_path, json_out)
-    r: Any
     if cv is None:
         from .evaluate import evaluate as _evaluate
 
-        r = _run(_evaluate, store, model_dir, include_training=include_training)
+        r: Any = _run(_evaluate, store, model_dir, include_training=include_training)
         if r.warning:
             typer.echo(r.warning, err=True)
     else:
@@ -182,9 +160,7 @@ def evaluate(
 @app.command()
 def predict(
     dirs: Annotated[list[Path], typer.Argument(help="Folders of audio files (any names).")],
-    model_dir: Annotated[
-        Path | None, typer.Option(help="Model directory (default: ./semo-model if present, else the bundled model).")
-    ] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="Model directory (default: ./semo-model if present, else the bundled model).")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write.")] = Path("predictions.csv"),
     jobs: JobsOpt = 0,
     normalize_by: Annotated[NormalizeBy, typer.Option(help="Speaker groups, for models trained with normalization.")] = NormalizeBy.NONE,
@@ -196,22 +172,14 @@ def predict(
     quiet: QuietOpt = False,
 ) -> None:
     """Label every audio file under DIRS and write one CSV row per file."""
-    from .paths import check_output_path
     from .predict import predict_to_csv
 
-    if plot is not None:
-        _run(check_output_path, plot)
     opts = _options("predict", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend, scheduler=scheduler)
-    summary = _run(predict_to_csv, dirs, output, model_dir=model_dir, normalize_by=normalize_by, options=opts)
+    summary = _run(predict_to_csv, dirs, output, model_dir=model_dir, normalize_by=normalize_by, options=opts, plot=plot)
     if not quiet:
         typer.echo(summary.model, err=True)
     _echo(summary.lines())
-    _failures(summary.failures)
-    if plot is not None:
-        from .plots import plot_predictions
-
-        plot_predictions(summary.predictions.filter(summary.predictions["error"] == ""), plot)
-        typer.echo(f"plot -> {plot}")
+    _echo(summary.failure_lines(), err=True)
     if summary.failed:
         raise typer.Exit(EXIT_ERROR if strict else EXIT_PARTIAL)
 
@@ -259,8 +227,6 @@ def report(
     """Write one self-contained HTML report of the dataset and, given one, a model."""
     from .report import build_report
 
-    if store is None and (model_dir is None or DEFAULT_STORE.is_dir()):
-        store = DEFAULT_STORE
     typer.echo(f"wrote {_run(build_report, store_path=store, model_dir=model_dir, out_html=output)}")
 
 
@@ -279,7 +245,3 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover - raised outside a library call
         _err("interrupted")
         sys.exit(EXIT_INTERRUPTED)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

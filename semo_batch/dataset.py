@@ -167,5 +167,5 @@ def load_labelled(
         aug = aug.filter(pl.col("path").is_in(list(index)))
         data.aug_X = aug.select(columns).to_numpy().astype(np.float64)
         data.aug_parent = np.array([index[p] for p in aug["path"].to_list()], dtype=np.int64)
-        data.aug_factor = aug["augment"].to_numpy().astype(np.float64)
+        data.aug_factor = np.round(aug["augment"].to_numpy().astype(np.float64), 4)  # stored as float32
     return data

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "failure_lines",
     "SemoError",
     "AudioError",
     "ConfigError",
@@ -57,3 +58,11 @@ class ModelError(SemoError):
 
 class Interrupted(SemoError):
     """The run was stopped by the user (Ctrl-C); what was done is kept."""
+
+
+def failure_lines(failures: list[tuple[str, str]], *, limit: int = 10, more_in: str = "") -> list[str]:
+    """One line per failed file (``  failed: PATH: REASON``), the first ``limit``, then a count."""
+    out = [f"  failed: {path}: {reason}" for path, reason in failures[:limit]]
+    if len(failures) > limit:
+        out.append(f"  ... and {len(failures) - limit} more{more_in}")
+    return out

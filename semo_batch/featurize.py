@@ -17,14 +17,14 @@ import pyarrow as pa
 from . import features
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
 from .discover import discover, printable_path
-from .errors import AudioError, ConfigError, Interrupted, SemoError
+from .errors import AudioError, ConfigError, Interrupted, SemoError, failure_lines
 from .extract import FileResult
 from .options import RunOptions
 from .parallel import map_files, stop_workers
 from .paths import DEFAULT_STORE
 from .store import ROW_COLUMNS, FeatureStore
 
-__all__ = ["FeaturizeSummary", "featurize", "rows_table", "failures_table"]
+__all__ = ["FeaturizeSummary", "featurize", "parse_factors", "rows_table", "failures_table"]
 
 #: A chunk is written after this many files or this many seconds, whichever comes first:
 #: a kill loses at most one chunk of work.
@@ -63,8 +63,12 @@ class FeaturizeSummary:
         if self.failed:
             out.append(f"failures recorded under {self.failures_dir}")
         if self.interrupted:
-            out.append("interrupted: completed chunks are kept; run the same command again to resume")
+            out.append("completed chunks are kept; run the same command again to resume")
         return out
+
+    def failure_lines(self) -> list[str]:
+        """The files that failed, for standard error."""
+        return failure_lines(self.failures, more_in=f" (see {self.failures_dir})")
 
 
 @contextlib.contextmanager
@@ -87,6 +91,18 @@ def _ctrl_c_requests_stop() -> Iterator[threading.Event]:
         yield stop
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def parse_factors(text: str) -> tuple[float, ...]:
+    """Speed factors written as ``"0.9,1.1"``.
+
+    Raises:
+        ConfigError: a part that is not a number.
+    """
+    try:
+        return tuple(float(x) for x in text.replace(" ", "").split(",") if x)
+    except ValueError:
+        raise ConfigError(f"--augment takes comma-separated speed factors such as 0.9,1.1; got {text!r}") from None
 
 
 def rows_table(results: Sequence[FileResult], feature_names: Sequence[str]) -> pa.Table:

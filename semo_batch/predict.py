@@ -14,7 +14,7 @@ import polars as pl
 
 from .choices import NormalizeBy, choose
 from .discover import discover, printable_path
-from .errors import ConfigError
+from .errors import ConfigError, failure_lines
 from .models import EmotionClassifier, describe_model, load_model
 from .models.normalize import group_keys
 from .options import RunOptions
@@ -135,8 +135,15 @@ class PredictSummary:
     def failed(self) -> int:
         return len(self.failures)
 
+    plot: Path | None = None
+
     def lines(self) -> list[str]:
-        return [f"{self.files} files, {self.files - self.failed} predicted, {self.failed} failed -> {self.output}"]
+        out = [f"{self.files} files, {self.files - self.failed} predicted, {self.failed} failed -> {self.output}"]
+        return out + ([f"plot -> {self.plot}"] if self.plot else [])
+
+    def failure_lines(self) -> list[str]:
+        """The files that failed, for standard error."""
+        return failure_lines(self.failures)
 
 
 def predict_to_csv(
@@ -146,17 +153,24 @@ def predict_to_csv(
     model_dir: str | os.PathLike[str] | None = None,
     normalize_by: str | NormalizeBy | None = None,
     options: RunOptions | None = None,
+    plot: str | os.PathLike[str] | None = None,
 ) -> PredictSummary:
-    """:func:`predict_folders`, then :func:`write_csv`; the output path is checked before any work.
+    """:func:`predict_folders`, then :func:`write_csv` (and, with ``plot``, a PNG of the labels and
+    confidences); the output paths are checked before any work.
 
     Raises:
         ConfigError: the output cannot be written there, a folder is missing, or options conflict.
     """
     out = check_output_path(output)
+    png = check_output_path(plot) if plot is not None else None
     model = resolve_model_dir(model_dir)
     df = predict_folders(roots, model, normalize_by=normalize_by, options=options)
     description = describe_model(model)
     write_csv(df, out)
     bad = df.filter(pl.col("error") != "")
+    if png is not None:
+        from .plots import plot_predictions
+
+        plot_predictions(df.filter(pl.col("error") == ""), png)
     return PredictSummary(model=description, output=out, files=df.height,
-                          failures=list(zip(bad["path"].to_list(), bad["error"].to_list())), predictions=df)
+                          failures=list(zip(bad["path"].to_list(), bad["error"].to_list())), predictions=df, plot=png)

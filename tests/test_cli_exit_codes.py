@@ -253,3 +253,72 @@ def test_exit_codes_reach_the_shell(folders, tmp_path):
     )
     assert r.returncode == EXIT_PARTIAL, r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- the learning side and the store ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def learning_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from learning_data import write_store
+
+    path = tmp_path_factory.mktemp("cli-learning") / "store"
+    write_store(path, n_actors=10)
+    return path
+
+
+def test_train_and_evaluate_print_the_same_held_out_figure(learning_store: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m"
+    res = invoke("train", "--store", learning_store, "--model-dir", model, "--model", "logreg", "--split", "random")
+    assert_exit(res, EXIT_OK)
+    trained = next(line for line in res.stdout.splitlines() if line.startswith("accuracy "))
+    res = invoke("evaluate", "--store", learning_store, "--model-dir", model)
+    assert_exit(res, EXIT_OK)
+    first, scores = res.stdout.splitlines()[:2]
+    assert "32 held-out rows (128 training rows left out)" in first and scores == trained
+    assert res.stderr == ""
+    res = invoke("evaluate", "--store", learning_store, "--model-dir", model, "--include-training")
+    assert_exit(res, EXIT_OK)
+    assert "warning: 128 of the 160 rows scored were used to train this model" in res.stderr
+
+
+def test_evaluate_with_nothing_held_out_is_one_line(learning_store: Path, tmp_path: Path) -> None:
+    assert_exit(invoke("train", "--store", learning_store, "--model-dir", tmp_path / "m", "--model", "logreg",
+                       "--split", "none"), EXIT_OK)
+    res = invoke("evaluate", "--store", learning_store, "--model-dir", tmp_path / "m")
+    assert_exit(res, EXIT_ERROR)
+    assert_one_error_line(res, "nothing is held out")
+
+
+def test_evaluate_cv_progress_and_no_spread_for_one_split(learning_store: Path) -> None:
+    res = invoke("evaluate", "--store", learning_store, "--cv", "holdout", "--model", "logreg")
+    assert_exit(res, EXIT_OK)
+    assert "±" not in res.stdout and "evaluate --cv: 1/1 folds" in res.stderr
+    assert any(line.strip().startswith("surprised") for line in res.stdout.splitlines())
+
+
+def test_output_paths_are_checked_before_any_work(folders: dict[str, Path], tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder\n")
+    res = invoke("predict", folders["good"], "-o", blocker / "x.csv", "-j", "1")
+    assert_exit(res, EXIT_USAGE)
+    assert_one_error_line(res, "blocker/x.csv", "is a file, not a folder")
+    res = invoke("predict", folders["good"], "-o", tmp_path, "-j", "1")
+    assert_exit(res, EXIT_USAGE)
+    assert_one_error_line(res, "is a folder")
+
+
+def test_info_on_a_damaged_chunk_is_one_line(learning_store: Path, tmp_path: Path) -> None:
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(learning_store, store)
+    chunk = next((store / "features").glob("*/*.parquet"))
+    chunk.write_bytes(chunk.read_bytes()[:100])
+    res = invoke("info", "--store", store)
+    assert_exit(res, EXIT_ERROR)
+    assert_one_error_line(res, chunk.name)
+
+
+def test_info_lists_files_and_chunks(learning_store: Path) -> None:
+    res = invoke("info", "--store", learning_store)
+    assert_exit(res, EXIT_OK)
+    assert "160 files in 1 chunk " in res.stdout and "0 files with a recorded failure" in res.stdout

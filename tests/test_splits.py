@@ -1,0 +1,51 @@
+"""Splits and folds: no speaker on both sides, ever."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from learning_data import separable
+
+from semo_batch.errors import ConfigError
+from semo_batch.splits import cv_folds, split_indices
+
+_, Y, ACTORS, _ = separable(n_actors=10, per_class=2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_actor_split_never_shares_a_speaker(seed: int) -> None:
+    tr, te = split_indices(Y, ACTORS, split="actor", seed=seed)
+    assert not set(ACTORS[tr]) & set(ACTORS[te])
+    assert len(set(ACTORS[te])) == 2  # 20% of 10 actors
+    assert sorted(np.concatenate([tr, te])) == list(range(len(Y)))
+
+
+def test_random_split_is_stratified_and_none_keeps_everything() -> None:
+    tr, te = split_indices(Y, ACTORS, split="random", seed=0)
+    assert len(te) == 32 and all(np.sum(Y[te] == e) == 4 for e in set(Y))
+    tr, te = split_indices(Y, ACTORS, split="none", seed=0)
+    assert len(tr) == len(Y) and len(te) == 0
+
+
+def test_actor_split_needs_known_speakers() -> None:
+    with pytest.raises(ConfigError, match="at least two actors"):
+        split_indices(Y, np.full(len(Y), -1), split="actor", seed=0)
+    with pytest.raises(ConfigError, match="The 'split' parameter must be one of"):
+        split_indices(Y, ACTORS, split="speaker", seed=0)
+
+
+def test_actor_folds_hold_each_speaker_out_exactly_once() -> None:
+    folds = cv_folds(Y, ACTORS, protocol="actor", folds=5, seed=0)
+    assert len(folds) == 5
+    held = [set(ACTORS[te]) for _, te in folds]
+    for (tr, te), speakers in zip(folds, held):
+        assert not set(ACTORS[tr]) & speakers and len(speakers) == 2
+    assert sorted(a for s in held for a in s) == list(range(1, 11))
+
+
+def test_other_protocols_and_too_many_folds() -> None:
+    assert len(cv_folds(Y, ACTORS, protocol="holdout", folds=5, seed=0)) == 1
+    folds = cv_folds(Y, ACTORS, protocol="random", folds=4, seed=0)
+    assert sorted(np.concatenate([te for _, te in folds])) == list(range(len(Y)))
+    with pytest.raises(ConfigError, match="more than the 10 actors"):
+        cv_folds(Y, ACTORS, protocol="actor", folds=11, seed=0)

@@ -1,0 +1,89 @@
+"""Training, honest evaluation and cross-validation on a store of separable synthetic rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from learning_data import EMO, write_store
+
+from semo_batch.dataset import load_labelled
+from semo_batch.errors import StoreError
+from semo_batch.evaluate import cross_validate, evaluate
+from semo_batch.results import results_table
+from semo_batch.train import fit_classifier, train
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("learning") / "store"
+    write_store(path, augment=(0.9, 1.1), n_actors=10)
+    return path
+
+
+def test_load_labelled_keeps_perturbed_copies_apart(store: Path) -> None:
+    data = load_labelled(store, EMO)
+    assert len(data) == 160 and data.n_augmented == 320
+    rows = data.training_rows(np.arange(16), "none")
+    assert len(rows.y) == 48 and rows.n_augmented == 32
+    assert set(rows.factors.tolist()) == {1.0, 0.9, 1.1}
+    assert set(rows.groups.tolist()) == {1}  # actor 1's rows, perturbed copies included
+    assert len(data.training_rows(np.arange(16), "none", augmented=False).y) == 16
+
+
+def test_train_holds_out_whole_actors_and_scores_them(store: Path, tmp_path: Path) -> None:
+    result = train(store, tmp_path / "m", model="logreg", split="actor", seed=0)
+    assert result.scores is not None and result.scores.accuracy == 1.0
+    assert (result.rows_train, result.rows_test, result.augmented_rows) == (128, 32, 256)
+    split = json.loads((tmp_path / "m" / "split.json").read_text())
+    assert not set(split["train_actors"]) & set(split["test_actors"]) and len(split["test_actors"]) == 2
+    assert len(split["train_paths"]) == 128 and not set(split["train_paths"]) & set(split["test_paths"])
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert metrics["accuracy"] == 1.0 and metrics["n"] == 32
+
+
+def test_evaluate_scores_only_what_train_held_out(store: Path, tmp_path: Path) -> None:
+    t = train(store, tmp_path / "m", model="logreg", split="random", seed=3)
+    r = evaluate(store, tmp_path / "m")
+    assert r.rows_scored == t.rows_test == 32 and r.training_rows_excluded == 128
+    assert r.scores == t.scores  # the same figure train printed
+    assert r.warning is None and "32 held-out rows (128 training rows left out)" in r.protocol
+    everything = evaluate(store, tmp_path / "m", include_training=True)
+    assert everything.rows_scored == 160 and everything.training_rows_scored == 128
+    assert everything.warning is not None and "128 of the 160 rows scored were used to train" in everything.warning
+
+
+def test_evaluate_of_a_model_trained_on_everything_refuses(store: Path, tmp_path: Path) -> None:
+    train(store, tmp_path / "m", model="logreg", split="none")
+    with pytest.raises(StoreError, match="nothing is held out") as e:
+        evaluate(store, tmp_path / "m")
+    assert "\n" not in str(e.value)
+
+
+def test_cross_validation_by_actor(store: Path) -> None:
+    calls = []
+    r = cross_validate(store, model="logreg", cv="actor", folds=5, progress=lambda d, t: calls.append((d, t)))
+    assert len(r.folds) == 5 and calls[-1] == (5, 5)
+    held = [set(f.test_speakers) for f in r.folds]
+    assert sorted(a for s in held for a in s) == list(range(1, 11))
+    assert r.mean["accuracy"] == 1.0 and np.trace(np.asarray(r.confusion_matrix)) == 160
+    assert "(+320 speed-perturbed rows for training)" in r.protocol
+
+
+def test_train_and_cv_share_one_fit_path(store: Path) -> None:
+    data = load_labelled(store, EMO)
+    clf, n_aug = fit_classifier(data, np.arange(80), model="logreg", augmented=True)
+    assert n_aug == 160 and clf.labels_[0] == "neutral"  # vocabulary order, not alphabetical
+    clf, n_aug = fit_classifier(data, np.arange(80), model="logreg", augmented=False)
+    assert n_aug == 0
+
+
+def test_results_table_cells(store: Path) -> None:
+    lines: list[str] = []
+    t = results_table(store, grid=[("logreg", "emo")], protocols=["actor"], normalizations=[None, "actor"],
+                      folds=2, echo=lines.append)
+    assert [(c.normalize_by.value, c.protocol.value) for c in t.cells] == [("none", "actor"), ("actor", "actor")]
+    assert len(lines) == 2 and all(c.result.mean["accuracy"] == 1.0 for c in t.cells)
+    assert "| logreg | emo | none | 1.000 ± 0.000 |" in t.markdown
