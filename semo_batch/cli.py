@@ -54,6 +54,9 @@ def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     except KeyboardInterrupt:
         _err("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OSError as exc:  # writing an output: a full disk, a read-only folder
+        _err(f"{exc.filename or 'output'}: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_ERROR) from None
 
 
 def _echo(lines: Sequence[str], *, err: bool = False) -> None:
@@ -117,7 +120,7 @@ def train(
 
     result = _run(_train, store, model_dir, model=model, feature_set=feature_set, split=split, seed=seed,
                   normalize_by=normalize_by, augmented=augmented)
-    save_model_figures(result.model_dir, result.scores, result.history)
+    _run(save_model_figures, result.model_dir, result.scores, result.history)
     _echo(result.lines())
 
 
@@ -154,7 +157,7 @@ def evaluate(
                  normalize_by=normalize_by, augmented=augmented, progress=ProgressPrinter("evaluate --cv", unit="fold"))
     _echo(r.lines())
     if json_out:
-        json_out.write_text(json.dumps(r.to_dict(), indent=1))
+        _run(json_out.write_text, json.dumps(r.to_dict(), indent=1))
 
 
 @app.command()
