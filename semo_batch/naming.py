@@ -1,4 +1,4 @@
-"""File-name schemes and the label vocabulary.
+"""File-name schemes, a labels CSV, and the label vocabulary.
 
 Every labelled file becomes a :class:`FileLabel`: the corpus, a corpus-qualified
 speaker (``"ravdess:12"``, ``"crema-d:1001"``, ``"tess:OAF"``, ``"emodb:03"``,
@@ -7,7 +7,8 @@ one of :data:`EMOTIONS` (or ``None`` where the corpus's emotion has no
 counterpart), and the speaker's sex where the corpus documents it.
 
 :func:`parse_name` reads a file's path under one :class:`Scheme`, or under each
-in turn (``auto``).  Nothing here touches a file.
+in turn (``auto``); :func:`read_labels_csv` labels the files of any other corpus
+from a CSV.  Nothing here touches a file except :func:`read_labels_csv`.
 
 The schemes, and how each corpus's emotions map onto ours:
 
@@ -31,6 +32,8 @@ emodb      ``03a01Fa.wav``                     W (Ärger) angry, L (Langeweile, 
 savee      ``DC_a01.wav`` or ``DC/a01.wav``    a angry, d disgust, f fearful, h happy,
            (speaker_emotion number)            n neutral, sa sad, su surprised;
                                                DC JE JK KL all male
+csv        any name, from a labels CSV         a label or a synonym
+           (:func:`read_labels_csv`)           (:data:`EMOTION_SYNONYMS`)
 =========  ==================================  ========================================
 
 No corpus other than RAVDESS has ``calm``; EmoDB's boredom is the one emotion
@@ -49,17 +52,19 @@ returns every field of the name (:class:`RavdessFields`, the store's columns).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import enum
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypedDict
 
 from .errors import ConfigError
 
 __all__ = [
     "EMOTIONS",
+    "EMOTION_SYNONYMS",
     "RavdessFields",
     "RAVDESS_COLUMNS",
     "parse_ravdess",
@@ -67,6 +72,7 @@ __all__ = [
     "Scheme",
     "SCHEMES",
     "parse_name",
+    "read_labels_csv",
 ]
 
 #: The 8 RAVDESS emotions, in the order of their codes 01..08.
@@ -80,6 +86,22 @@ EMOTIONS: tuple[str, ...] = (
     "disgust",
     "surprised",
 )
+
+#: Other spellings of the labels accepted in a labels CSV (lower case).
+EMOTION_SYNONYMS: Mapping[str, str] = {
+    "neutrality": "neutral",
+    "calmness": "calm",
+    "happiness": "happy",
+    "joy": "happy",
+    "sadness": "sad",
+    "anger": "angry",
+    "fear": "fearful",
+    "afraid": "fearful",
+    "disgusted": "disgust",
+    "surprise": "surprised",
+    "pleasant_surprise": "surprised",
+    "pleasant surprise": "surprised",
+}
 
 _MODALITY = {1: "audio-video", 2: "video-only", 3: "audio-only"}
 _VOCAL = {1: "speech", 2: "song"}
@@ -180,7 +202,7 @@ class Scheme(str, enum.Enum):
     TESS = "tess"
     EMODB = "emodb"
     SAVEE = "savee"
-    #: A labels CSV; a name alone says nothing.
+    #: A labels CSV (:func:`read_labels_csv`); a name alone says nothing.
     CSV = "csv"
 
 
@@ -370,14 +392,14 @@ def parse_name(path: str | os.PathLike[str], scheme: Scheme | str = Scheme.AUTO)
         out of range counts as not fitting).
 
     Raises:
-        ConfigError: an unknown scheme, or ``csv`` (labels come from a CSV).
+        ConfigError: an unknown scheme, or ``csv`` (use :func:`read_labels_csv`).
     """
     try:
         chosen = Scheme(scheme)
     except ValueError:
         raise ConfigError(f"The scheme must be one of {set(SCHEMES)}. Got {scheme!r} instead.") from None
     if chosen is Scheme.CSV:
-        raise ConfigError("the csv scheme labels files from a CSV, not from their names: give a labels CSV")
+        raise ConfigError("the csv scheme labels files from a CSV, not from their names: use read_labels_csv")
     text = os.fspath(path)
     if chosen is not Scheme.AUTO:
         return _PARSERS[chosen](text)
@@ -386,3 +408,90 @@ def parse_name(path: str | os.PathLike[str], scheme: Scheme | str = Scheme.AUTO)
         if label is not None:
             return label
     return None
+
+
+_CSV_REQUIRED = ("path", "emotion")
+_CSV_OPTIONAL = ("speaker", "corpus")
+_CSV_HEADER = "path,emotion[,speaker][,corpus]"
+_CSV_EMOTIONS = {**{e: e for e in EMOTIONS}, **EMOTION_SYNONYMS}
+
+
+def read_labels_csv(path: str | os.PathLike[str]) -> dict[str, FileLabel]:
+    """Labels of the files of any corpus, from a CSV with a header row.
+
+    The header is ``path,emotion[,speaker][,corpus]`` (any order, any case).
+    ``emotion`` is one of :data:`EMOTIONS` or a synonym in
+    :data:`EMOTION_SYNONYMS` (any case); an empty cell leaves the file
+    unlabelled (``emotion=None``).  An empty ``speaker`` is the file's parent
+    folder and an empty ``corpus`` the CSV's stem; the speaker is qualified by
+    the corpus (``"mycorpus:s01"``).  Sex is left ``None``.
+
+    Args:
+        path: the CSV file (UTF-8, with or without a byte-order mark).
+
+    Returns:
+        The labels keyed by absolute, normalized file path (relative paths are
+        taken from the CSV's folder), in the CSV's order.
+
+    Raises:
+        ConfigError: one line naming the CSV: a missing file, a missing or
+            unknown column, or (with its line number) an empty path, a path
+            given twice, or an unknown emotion.
+    """
+    csv_path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(csv_path))
+    default_corpus = os.path.splitext(os.path.basename(csv_path))[0]
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [h.strip().lower() for h in next(reader, [])]
+            missing = [c for c in _CSV_REQUIRED if c not in header]
+            unknown = [c for c in header if c not in _CSV_REQUIRED + _CSV_OPTIONAL]
+            if missing or unknown:
+                what = (
+                    f"missing column(s) {', '.join(missing)}"
+                    if missing
+                    else f"unknown column(s) {', '.join(unknown)}"
+                )
+                raise ConfigError(f"{csv_path}: {what}; expected a header row {_CSV_HEADER}")
+            col = {name: header.index(name) for name in header}
+            labels: dict[str, FileLabel] = {}
+            first_line: dict[str, int] = {}
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                line = reader.line_num
+                cells = {name: (row[i].strip() if i < len(row) else "") for name, i in col.items()}
+                file, label = _csv_row(cells, folder, default_corpus, f"{csv_path}:{line}")
+                if file in first_line:
+                    raise ConfigError(
+                        f"{csv_path}:{line}: {cells['path']} is labelled twice (also on line {first_line[file]})"
+                    )
+                labels[file] = label
+                first_line[file] = line
+    except FileNotFoundError:
+        raise ConfigError(f"{csv_path}: no such labels file") from None
+    except OSError as exc:
+        raise ConfigError(f"{csv_path}: cannot read the labels file ({exc.strerror})") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{csv_path}: not a readable CSV ({exc})") from None
+    return labels
+
+
+def _csv_row(cells: dict[str, str], folder: str, default_corpus: str, where: str) -> tuple[str, FileLabel]:
+    """(absolute path, labels) of one CSV row; ``where`` is ``file:line`` for errors."""
+    if not cells["path"]:
+        raise ConfigError(f"{where}: empty path")
+    file = os.path.normpath(os.path.join(folder, os.path.expanduser(cells["path"])))
+    raw = cells["emotion"]
+    emotion = _CSV_EMOTIONS.get(" ".join(raw.lower().split())) if raw else None
+    if raw and emotion is None:
+        raise ConfigError(
+            f"{where}: unknown emotion {raw!r}; expected one of {', '.join(EMOTIONS)} "
+            f"(or a synonym: {', '.join(EMOTION_SYNONYMS)}), or empty for unlabelled"
+        )
+    corpus = cells.get("corpus") or default_corpus
+    speaker = cells.get("speaker") or os.path.basename(os.path.dirname(file))
+    if not speaker.startswith(f"{corpus}:"):
+        speaker = f"{corpus}:{speaker}"
+    return file, FileLabel(corpus=corpus, speaker=speaker, emotion=emotion, corpus_emotion=raw or None)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from semo_batch.naming import (
     Scheme,
     parse_name,
     parse_ravdess,
+    read_labels_csv,
 )
 
 
@@ -293,3 +295,99 @@ def test_paths_and_backslashes_and_pathlike():
     assert label is not None and label.speaker == "savee:DC"
     assert parse_name("C:\\data\\SAVEE\\JE\\h05.wav").speaker == "savee:JE"
     assert parse_name("DC/a01.wav", "savee") == parse_name("DC_a01.wav", "savee")
+
+
+# --- labels CSV --------------------------------------------------------------------------
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_good_file(tmp_path):
+    csv_path = write_csv(
+        tmp_path / "mine.csv",
+        "path,emotion,speaker,corpus\n"
+        "/data/s1/a.wav,angry,s1,mycorpus\n"
+        "/data/s1/b.wav,,s1,mycorpus\n"  # unlabelled
+        "/data/s2/c.wav,Neutral,,\n",  # defaults: parent folder, CSV stem
+    )
+    labels = read_labels_csv(csv_path)
+    assert list(labels) == ["/data/s1/a.wav", "/data/s1/b.wav", "/data/s2/c.wav"]
+    assert labels["/data/s1/a.wav"] == FileLabel("mycorpus", "mycorpus:s1", "angry", None, "angry")
+    assert labels["/data/s1/b.wav"] == FileLabel("mycorpus", "mycorpus:s1", None, None, None)
+    assert labels["/data/s2/c.wav"] == FileLabel("mine", "mine:s2", "neutral", None, "Neutral")
+
+
+def test_csv_relative_paths_follow_the_csv_folder(tmp_path, monkeypatch):
+    write_csv(
+        tmp_path / "corpus" / "labels.csv",
+        "\ufeffEmotion , Path\n"  # Excel's byte-order mark, any case and order, spaces
+        "sad,spk1/x.wav\n"
+        "happy,./spk2/../spk2/y.wav\n"
+        "calm,z.wav\n",
+    )
+    monkeypatch.chdir(tmp_path)  # a relative CSV path still gives absolute keys
+    labels = read_labels_csv(os.path.join("corpus", "labels.csv"))
+    root = tmp_path / "corpus"
+    assert labels == {
+        str(root / "spk1" / "x.wav"): FileLabel("labels", "labels:spk1", "sad", None, "sad"),
+        str(root / "spk2" / "y.wav"): FileLabel("labels", "labels:spk2", "happy", None, "happy"),
+        str(root / "z.wav"): FileLabel("labels", "labels:corpus", "calm", None, "calm"),
+    }
+
+
+@pytest.mark.parametrize(
+    "value, label",
+    [
+        ("anger", "angry"),
+        ("ANGRY", "angry"),
+        ("fear", "fearful"),
+        ("Happiness", "happy"),
+        ("joy", "happy"),
+        ("sadness", "sad"),
+        ("surprise", "surprised"),
+        ("Pleasant Surprise", "surprised"),
+        ("disgusted", "disgust"),
+        ("calmness", "calm"),
+    ],
+)
+def test_csv_synonyms(tmp_path, value, label):
+    labels = read_labels_csv(write_csv(tmp_path / "l.csv", f"path,emotion\na.wav,{value}\n"))
+    assert [x.emotion for x in labels.values()] == [label]
+
+
+def test_csv_unknown_emotion_names_file_line_and_value(tmp_path):
+    csv_path = write_csv(tmp_path / "l.csv", "path,emotion\na.wav,sad\n\nb.wav,bored\n")
+    with pytest.raises(ConfigError) as exc:
+        read_labels_csv(csv_path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{csv_path}:4: unknown emotion 'bored'; expected one of ")
+    assert all(e in msg for e in EMOTIONS) and "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("path,speaker", "missing column(s) emotion"),
+        ("file,emotion", "missing column(s) path"),
+        ("", "missing column(s) path, emotion"),
+        ("path,emotion,speeker", "unknown column(s) speeker"),
+    ],
+)
+def test_csv_bad_header_says_what_is_expected(tmp_path, header, expected):
+    csv_path = write_csv(tmp_path / "l.csv", f"{header}\n" if header else "")
+    with pytest.raises(ConfigError) as exc:
+        read_labels_csv(csv_path)
+    assert str(exc.value) == f"{csv_path}: {expected}; expected a header row path,emotion[,speaker][,corpus]"
+
+
+def test_csv_other_mistakes_are_one_line_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.csv: no such labels file$"):
+        read_labels_csv(tmp_path / "nope.csv")
+    with pytest.raises(ConfigError, match=r"l\.csv:3: \./a\.wav is labelled twice \(also on line 2\)$"):
+        read_labels_csv(write_csv(tmp_path / "l.csv", "path,emotion\na.wav,sad\n./a.wav,happy\n"))
+    with pytest.raises(ConfigError, match=r"l\.csv:2: empty path$"):
+        read_labels_csv(write_csv(tmp_path / "l.csv", "path,emotion\n,sad\n"))
