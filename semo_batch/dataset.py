@@ -53,7 +53,9 @@ class LabelledData:
     Attributes:
         X: features of the recordings [shape=(n, k)], float64.
         y: their labels [shape=(n,)].
-        speakers: speaker (RAVDESS actor) of each recording, ``-1`` where unknown [shape=(n,)].
+        speakers: corpus-qualified speaker of each recording (``"ravdess:12"``), ``""`` where
+            unknown [shape=(n,)].
+        corpora: corpus of each recording (``"ravdess"``), ``""`` where unknown [shape=(n,)].
         paths: the recordings' paths.
         columns: the feature column names.
         config: the feature configuration.
@@ -70,9 +72,14 @@ class LabelledData:
     columns: list[str]
     config: FeatureConfig
     store: str
+    corpora: np.ndarray = dataclasses.field(default_factory=lambda: np.array([], dtype=object))
     aug_X: np.ndarray | None = None
     aug_parent: np.ndarray | None = None
     aug_factor: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.corpora) != len(self.y):
+            self.corpora = np.array([str(s).split(":", 1)[0] if s else "" for s in self.speakers], dtype=object)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -115,7 +122,7 @@ class LabelledData:
         return LabelledData(
             X=self.X[keep], y=self.y[keep], speakers=self.speakers[keep],
             paths=[p for p, k in zip(self.paths, keep) if k], columns=self.columns, config=self.config,
-            store=self.store,
+            store=self.store, corpora=self.corpora[keep],
         )
 
 
@@ -126,40 +133,59 @@ def label_order(y: np.ndarray) -> list[str]:
     return known + sorted(present - set(known))
 
 
+def _speaker_columns() -> list[pl.Expr]:
+    """``speaker`` and ``corpus``, filled in for rows stored before they existed (RAVDESS actors)."""
+    ravdess = pl.col("actor").is_not_null()
+    speaker = pl.coalesce(
+        pl.col("speaker"),
+        pl.when(ravdess).then(pl.lit("ravdess:") + pl.col("actor").cast(pl.String).str.zfill(2)),
+        pl.lit(""),
+    )
+    corpus = pl.coalesce(pl.col("corpus"), pl.when(ravdess).then(pl.lit("ravdess")), pl.lit(""))
+    return [speaker.alias("speaker"), corpus.alias("corpus")]
+
+
 def load_labelled(
-    store: str | os.PathLike[str] | FeatureStore,
+    store: str | os.PathLike[str] | FeatureStore | Sequence[str | os.PathLike[str] | FeatureStore],
     feature_set: str | FeatureSet | FeatureConfig = DEFAULT_FEATURE_SET,
     *,
-    speakers: Sequence[int] | None = None,
+    speakers: Sequence[str] | None = None,
     augmented: bool = True,
 ) -> LabelledData:
-    """Rows of ``store`` for ``feature_set`` that carry an emotion label (a lazy polars scan).
+    """Rows of one or several stores for ``feature_set`` that carry an emotion label (lazy polars scans).
 
     Args:
-        speakers: keep only these actors (``None``: all).
-        augmented: also load the speed-perturbed rows (for training only), if the store has them.
+        store: a store, or several (their rows are put together: train on several corpora).
+        speakers: keep only these speakers (``"ravdess:12"``; ``None``: all).
+        augmented: also load the speed-perturbed rows (for training only), if the stores have them.
 
     Raises:
         StoreError: no labelled rows.
     """
-    fs = store if isinstance(store, FeatureStore) else FeatureStore(store)
+    stores = [store] if isinstance(store, (str, os.PathLike, FeatureStore)) else list(store)
     config = feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
     columns = features.names(config)
-    lf = fs.scan(config, augmented=augmented).filter(pl.col("emotion").is_not_null())
-    if speakers is not None:
-        lf = lf.filter(pl.col("actor").is_in(list(speakers)))
-    both = fs.collect(lf.select("path", "emotion", "actor", "augment", *columns))
+    frames = []
+    for one in stores:
+        fs = one if isinstance(one, FeatureStore) else FeatureStore(one)
+        lf = fs.scan(config, augmented=augmented).filter(pl.col("emotion").is_not_null()).with_columns(_speaker_columns())
+        if speakers is not None:
+            lf = lf.filter(pl.col("speaker").is_in(list(speakers)))
+        frames.append(fs.collect(lf.select("path", "emotion", "speaker", "corpus", "augment", *columns)))
+    both = pl.concat(frames).unique(subset=["path", "augment"], keep="last", maintain_order=True)
+    names = "; ".join(str(FeatureStore(s).path) if not isinstance(s, FeatureStore) else str(s.path) for s in stores)
     df = both.filter(pl.col("augment") == 1.0)
     if df.height == 0:
-        raise StoreError(f"{fs.path}: no labelled rows (file names with a parsed emotion) for feature set {config.name!r}")
+        raise StoreError(f"{names}: no labelled rows (file names with a parsed emotion) for feature set {config.name!r}")
     data = LabelledData(
         X=df.select(columns).to_numpy().astype(np.float64),
         y=df["emotion"].to_numpy().astype(object),
-        speakers=df["actor"].fill_null(-1).to_numpy().astype(np.int64),
+        speakers=df["speaker"].to_numpy().astype(object),
+        corpora=df["corpus"].to_numpy().astype(object),
         paths=df["path"].to_list(),
         columns=columns,
         config=config,
-        store=str(fs.path),
+        store=names,
     )
     aug = both.filter(pl.col("augment") != 1.0)
     if aug.height:

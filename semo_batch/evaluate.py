@@ -184,7 +184,7 @@ def cross_validate(
                                 augmented=augmented, labels=labels)
         s = score(data.y[te], predict_rows(clf, data, te), labels)
         pooled += np.asarray(s.confusion_matrix)
-        per_fold.append(FoldScores(scores=s, test_speakers=sorted({int(a) for a in data.speakers[te]})))
+        per_fold.append(FoldScores(scores=s, test_speakers=sorted({str(a) for a in data.speakers[te]})))
         if progress is not None:
             progress(i + 1, len(splits))
     how = {CVProtocol.HOLDOUT: "stratified random 80/20 split", CVProtocol.ACTOR: f"{folds}-fold by actor CV",

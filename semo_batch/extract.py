@@ -18,7 +18,6 @@ from .audio import load, resample
 from .config import FeatureConfig
 from .discover import AudioFile
 from .errors import AudioError
-from .naming import parse_ravdess
 
 __all__ = ["FileResult", "extract_file"]
 
@@ -31,7 +30,7 @@ class FileResult:
         file: the file.
         size: bytes on disk (-1 when it could not be read).
         mtime_ns: modification time in ns since the epoch.
-        meta: sample_rate, channels, duration, format and the parsed name fields.
+        meta: sample_rate, channels, duration and format (labels are the caller's business).
         features: float32 [shape=(n_features,)] or ``None``.
         error: one-line reason (without the path) or ``None``.
         augmented: ``(factor, features)`` for each speed perturbation asked for.
@@ -66,7 +65,7 @@ def extract_file(
         size, mtime_ns = int(st.st_size), int(st.st_mtime_ns)
     except OSError:
         size, mtime_ns = -1, 0
-    meta: dict[str, Any] = dict(parse_ravdess(os.path.basename(file.path)) or {})
+    meta: dict[str, Any] = {}
     try:
         y, info = load(file.path, sr=config.sample_rate, min_duration=config.min_duration, max_duration=max_duration)
         meta.update(sample_rate=info.sample_rate, channels=info.channels, duration=info.duration, format=info.format)

@@ -15,16 +15,18 @@ import numpy as np
 import pyarrow as pa
 
 from . import features
+from .choices import choose
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
 from .discover import discover, printable_path
 from .errors import AudioError, ConfigError, Interrupted, SemoError, failure_lines
 from .extract import FileResult
+from .naming import Scheme, parse_name, parse_ravdess, read_labels_csv
 from .options import RunOptions
 from .parallel import map_files, stop_workers
 from .paths import DEFAULT_STORE
 from .store import ROW_COLUMNS, FeatureStore
 
-__all__ = ["FeaturizeSummary", "featurize", "parse_factors", "rows_table", "failures_table"]
+__all__ = ["FeaturizeSummary", "Labeller", "featurize", "parse_factors", "rows_table", "failures_table"]
 
 #: A chunk is written after this many files or this many seconds, whichever comes first:
 #: a kill loses at most one chunk of work.
@@ -105,12 +107,52 @@ def parse_factors(text: str) -> tuple[float, ...]:
         raise ConfigError(f"--augment takes comma-separated speed factors such as 0.9,1.1; got {text!r}") from None
 
 
-def rows_table(results: Sequence[FileResult], feature_names: Sequence[str]) -> pa.Table:
+class Labeller:
+    """The label columns of a file: from its name (a :class:`~semo_batch.naming.Scheme`) or a labels CSV.
+
+    Args:
+        scheme: how names are read (``auto`` tries every corpus scheme).
+        labels_csv: a labels CSV (``path,emotion[,speaker][,corpus]``); files it does not
+            list are unlabelled.
+
+    Raises:
+        ConfigError: an unknown scheme, a CSV with a name scheme, or a bad CSV.
+    """
+
+    def __init__(self, scheme: str | Scheme = Scheme.AUTO, labels_csv: str | os.PathLike[str] | None = None) -> None:
+        self.scheme = choose(Scheme, scheme, "scheme")
+        if labels_csv is not None and self.scheme not in (Scheme.AUTO, Scheme.CSV):
+            raise ConfigError(f"a labels CSV replaces file-name schemes; got scheme {self.scheme.value!r} with it")
+        if labels_csv is None and self.scheme is Scheme.CSV:
+            raise ConfigError("scheme 'csv' needs a labels CSV (--labels FILE)")
+        self.csv = read_labels_csv(labels_csv) if labels_csv is not None else None
+
+    def __call__(self, path: str) -> dict[str, Any]:
+        """RAVDESS fields (for RAVDESS names) and ``corpus``, ``speaker``, ``emotion``, ``sex``."""
+        cols: dict[str, Any] = {}
+        if self.csv is not None:
+            label = self.csv.get(os.path.normpath(os.path.abspath(path)))
+        else:
+            if self.scheme in (Scheme.AUTO, Scheme.RAVDESS):
+                cols.update(parse_ravdess(os.path.basename(path)) or {})
+            label = parse_name(path, self.scheme)
+        if label is not None:
+            cols.update(corpus=label.corpus, speaker=label.speaker, emotion=label.emotion,
+                        sex=label.sex or cols.get("sex"))
+        return cols
+
+
+def rows_table(
+    results: Sequence[FileResult], feature_names: Sequence[str], labeller: Labeller | None = None
+) -> pa.Table:
     """The successful results as store rows (:data:`~semo_batch.store.ROW_COLUMNS` + features).
 
     A result with speed perturbations gives one row per version, told apart by the
-    ``augment`` column (1.0 for the recording itself).
+    ``augment`` column (1.0 for the recording itself).  ``labeller`` (default: every
+    file-name scheme) gives each file's label columns.
     """
+    labeller = labeller or Labeller()
+    labels = {id(r): labeller(r.file.path) for r in results if r.features is not None}
     rows: list[tuple[FileResult, float, Any]] = [(r, 1.0, r.features) for r in results if r.features is not None]
     rows += [(r, factor, vec) for r in results if r.features is not None for factor, vec in r.augmented]
     cols: dict[str, Any] = {
@@ -123,7 +165,7 @@ def rows_table(results: Sequence[FileResult], feature_names: Sequence[str]) -> p
     }
     for key in ROW_COLUMNS:
         if key not in cols:
-            cols[key] = [r.meta.get(key) for r, _, _ in rows]
+            cols[key] = [labels[id(r)].get(key, r.meta.get(key)) for r, _, _ in rows]
     table = pa.table({k: cols[k] for k in ROW_COLUMNS}) if rows else pa.table({k: pa.nulls(0) for k in ROW_COLUMNS})
     matrix = np.stack([v for _, _, v in rows]).astype(np.float32, copy=False) if rows else np.zeros((0, len(feature_names)), np.float32)
     for j, name in enumerate(feature_names):
@@ -156,6 +198,8 @@ def featurize(
     strict: bool = False,
     chunk_files: int = CHUNK_FILES,
     augment: tuple[float, ...] = (),
+    scheme: str | Scheme = Scheme.AUTO,
+    labels: str | os.PathLike[str] | None = None,
 ) -> FeaturizeSummary:
     """Featurize every audio file under ``roots`` into ``store``.
 
@@ -173,6 +217,10 @@ def featurize(
         strict: stop at the first failed file (raising :class:`AudioError`) instead of recording it.
         augment: speed-perturbation factors (e.g. ``(0.9, 1.1)``) also featurized and
             stored as extra rows for training (see :func:`semo_batch.extract.perturb_speed`).
+        scheme: how labels are read from file names (:class:`~semo_batch.naming.Scheme`; ``auto``
+            knows RAVDESS, CREMA-D, TESS, EmoDB and SAVEE).
+        labels: a labels CSV (``path,emotion[,speaker][,corpus]``) for any other corpus; the
+            labels are stored with the rows, so a changed CSV needs ``force``.
 
     Raises:
         ConfigError: a missing folder or unknown feature set.
@@ -181,6 +229,7 @@ def featurize(
     """
     t0 = time.perf_counter()
     options = options or RunOptions()
+    labeller = Labeller(scheme, labels)
     config = feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
     fs = store if isinstance(store, FeatureStore) else FeatureStore(store)
     files = discover(roots, follow_symlinks=options.follow_symlinks)
@@ -221,7 +270,7 @@ def featurize(
             nonlocal pending, last_flush
             # Take the batch first: a Ctrl-C inside the writes must not write it twice.
             batch, pending = pending, []
-            fs.write_rows(rows_table(batch, names), config, names)
+            fs.write_rows(rows_table(batch, names, labeller), config, names)
             fs.write_failures(failures_table(batch), config)
             last_flush = time.monotonic()
 

@@ -39,6 +39,8 @@ META_SCHEMA = pa.schema(
         ("repetition", pa.int8()),
         ("actor", pa.int16()),
         ("sex", pa.string()),
+        ("corpus", pa.string()),
+        ("speaker", pa.string()),
         ("augment", pa.float32()),
         ("feature_set", pa.string()),
         ("fingerprint", pa.string()),

@@ -120,7 +120,7 @@ class FoldScores:
     """One cross-validation fold: its scores and the speakers it held out."""
 
     scores: Scores
-    test_speakers: list[int]
+    test_speakers: list[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +153,7 @@ class CVResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "protocol": self.protocol,
-            "folds": [{k: f.scores.value(k) for k in HEADLINE} | {"n": f.scores.n, "test_actors": f.test_speakers}
+            "folds": [{k: f.scores.value(k) for k in HEADLINE} | {"n": f.scores.n, "test_speakers": f.test_speakers}
                       for f in self.folds],
             "mean": self.mean,
             "std": self.std,

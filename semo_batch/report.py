@@ -214,7 +214,8 @@ def _model_section(model_dir: str | os.PathLike[str]) -> str:
     ):
         if info.get(key) is not None:
             facts.append((label, info[key]))
-    for key, label in (("train_actors", "training actors"), ("test_actors", "held-out actors")):
+    for key, label in (("train_speakers", "training speakers"), ("test_speakers", "held-out speakers"),
+                       ("train_actors", "training actors"), ("test_actors", "held-out actors")):
         if isinstance(split.get(key), list) and split[key]:
             facts.append((label, ", ".join(str(a) for a in split[key])))
     if metrics.get("protocol") is not None:

@@ -38,7 +38,7 @@ def split_indices(
         tr, te = train_test_split(idx, test_size=test_size, random_state=seed, stratify=y)
         return np.sort(tr), np.sort(te)
     uniq = np.unique(speakers)
-    if len(uniq) < 2 or np.any(speakers < 0):
+    if len(uniq) < 2 or np.any(speakers == ""):
         raise ConfigError("--split actor needs at least two actors parsed from the file names")
     rng = np.random.default_rng(seed)
     n_test = max(1, int(round(test_size * len(uniq))))

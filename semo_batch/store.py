@@ -242,7 +242,9 @@ class FeatureStore:
                 f"{self.path}: no rows for feature set {config.name!r} (fingerprint {config.fingerprint()}); "
                 f"it holds: {have}. Run `semo-batch featurize DIR --store {self.path} --feature-set {config.name}`"
             )
-        lf = pl.scan_parquet(chunks)
+        # Newest chunk first: columns added by later versions (corpus, speaker) are read as
+        # nulls from older chunks.
+        lf = pl.scan_parquet(chunks[::-1], missing_columns="insert")
         if not augmented:
             lf = lf.filter(pl.col("augment") == 1.0)
         lf = lf.sort("written_at").unique(subset=["path", "augment"], keep="last", maintain_order=True)

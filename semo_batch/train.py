@@ -117,8 +117,8 @@ def train(
         "split": split.value, "seed": seed, "test_size": test_size,
         "normalize_by": None if norm is NormalizeBy.NONE else norm.value,
         "store": data.store, "rows_train": int(len(tr)), "rows_test": int(len(te)), "augmented_rows_train": n_aug,
-        "train_actors": sorted({int(a) for a in data.speakers[tr]}),
-        "test_actors": sorted({int(a) for a in data.speakers[te]}),
+        "train_speakers": sorted({str(a) for a in data.speakers[tr]}),
+        "test_speakers": sorted({str(a) for a in data.speakers[te]}),
         "train_paths": sorted(data.paths[i] for i in tr),
         "test_paths": [data.paths[i] for i in te],
     }

@@ -42,7 +42,8 @@ def separable(n_actors: int = 10, per_class: int = 2, *, seed: int = 0, shift: f
 
 def labelled(**kw) -> LabelledData:
     X, y, actors, paths = separable(**kw)
-    return LabelledData(X=X, y=y, speakers=actors, paths=paths, columns=COLUMNS, config=EMO, store="/store")
+    speakers = np.array([f"ravdess:{a:02d}" for a in actors], dtype=object)
+    return LabelledData(X=X, y=y, speakers=speakers, paths=paths, columns=COLUMNS, config=EMO, store="/store")
 
 
 def write_store(path: Path, *, augment: tuple[float, ...] = (), **kw) -> FeatureStore:

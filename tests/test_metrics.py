@@ -38,12 +38,12 @@ def test_scores_round_trip_and_print() -> None:
 def test_cv_result_mean_std_and_single_split_has_no_spread() -> None:
     one = score(Y, P, ["a", "b"])
     two = score(["a", "b"], np.eye(2), ["a", "b"])
-    r = CVResult("p", [FoldScores(one, [1]), FoldScores(two, [2])], ["a", "b"], [[3, 0], [1, 2]])
+    r = CVResult("p", [FoldScores(one, ["x:1"]), FoldScores(two, ["x:2"])], ["a", "b"], [[3, 0], [1, 2]])
     assert r.mean["accuracy"] == pytest.approx(0.875) and r.std["accuracy"] == pytest.approx(0.125)
     assert r.summary("accuracy") == "0.875 ± 0.125"
-    single = CVResult("p", [FoldScores(one, [1])], ["a", "b"], one.confusion_matrix)
+    single = CVResult("p", [FoldScores(one, ["x:1"])], ["a", "b"], one.confusion_matrix)
     assert single.summary("accuracy") == "0.750"
-    assert r.to_dict()["folds"][1]["test_actors"] == [2]
+    assert r.to_dict()["folds"][1]["test_speakers"] == ["x:2"]
 
 
 def test_confusion_lines_keep_whole_labels() -> None:

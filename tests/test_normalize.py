@@ -12,14 +12,14 @@ PATHS = ["/d/a/03-01-05-01-01-01-12.wav", "/d/a/03-01-01-01-01-01-12.wav", "/d/b
 
 
 def test_group_keys_by_actor_folder_and_batch() -> None:
-    assert group_keys(PATHS, "actor").tolist() == [12, 12, 7]
-    assert group_keys(PATHS, "actor", actors=[3, 3, 4]).tolist() == [3, 3, 4]
+    assert group_keys(PATHS, "actor").tolist() == ["ravdess:12", "ravdess:12", "ravdess:07"]
+    assert group_keys(PATHS, "actor", speakers=["x:3", "x:3", "x:4"]).tolist() == ["x:3", "x:3", "x:4"]
     assert group_keys(PATHS, "folder").tolist() == ["/d/a", "/d/a", "/d/b"]
     assert group_keys(PATHS, "batch").tolist() == [0, 0, 0]
 
 
 def test_group_keys_refuses_what_it_cannot_group() -> None:
-    with pytest.raises(ConfigError, match="x.wav: --normalize-by actor needs RAVDESS"):
+    with pytest.raises(ConfigError, match="x.wav: --normalize-by actor needs file names that name the speaker"):
         group_keys([*PATHS, "/d/x.wav"], "actor")
     with pytest.raises(ConfigError, match="must be one of"):
         group_keys(PATHS, "speaker")

@@ -29,7 +29,7 @@ def test_load_labelled_keeps_perturbed_copies_apart(store: Path) -> None:
     rows = data.training_rows(np.arange(16), "none")
     assert len(rows.y) == 48 and rows.n_augmented == 32
     assert set(rows.factors.tolist()) == {1.0, 0.9, 1.1}
-    assert set(rows.groups.tolist()) == {1}  # actor 1's rows, perturbed copies included
+    assert set(rows.groups.tolist()) == {"ravdess:01"}  # actor 1's rows, perturbed copies included
     assert len(data.training_rows(np.arange(16), "none", augmented=False).y) == 16
 
 
@@ -38,7 +38,7 @@ def test_train_holds_out_whole_actors_and_scores_them(store: Path, tmp_path: Pat
     assert result.scores is not None and result.scores.accuracy == 1.0
     assert (result.rows_train, result.rows_test, result.augmented_rows) == (128, 32, 256)
     split = json.loads((tmp_path / "m" / "split.json").read_text())
-    assert not set(split["train_actors"]) & set(split["test_actors"]) and len(split["test_actors"]) == 2
+    assert not set(split["train_speakers"]) & set(split["test_speakers"]) and len(split["test_speakers"]) == 2
     assert len(split["train_paths"]) == 128 and not set(split["train_paths"]) & set(split["test_paths"])
     metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert metrics["accuracy"] == 1.0 and metrics["n"] == 32
@@ -67,7 +67,7 @@ def test_cross_validation_by_actor(store: Path) -> None:
     r = cross_validate(store, model="logreg", cv="actor", folds=5, progress=lambda d, t: calls.append((d, t)))
     assert len(r.folds) == 5 and calls[-1] == (5, 5)
     held = [set(f.test_speakers) for f in r.folds]
-    assert sorted(a for s in held for a in s) == list(range(1, 11))
+    assert sorted(a for s in held for a in s) == [f"ravdess:{a:02d}" for a in range(1, 11)]
     assert r.mean["accuracy"] == 1.0 and np.trace(np.asarray(r.confusion_matrix)) == 160
     assert "(+320 speed-perturbed rows for training)" in r.protocol
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..choices import NormalizeBy, choose
 from ..errors import ConfigError
-from ..naming import parse_ravdess
+from ..naming import parse_name
 
 __all__ = ["Standardizer", "normalize_groups", "group_keys"]
 
@@ -45,17 +45,17 @@ class Standardizer:
         return self
 
 
-def group_keys(paths: Sequence[str], by: str | NormalizeBy, actors: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+def group_keys(paths: Sequence[str], by: str | NormalizeBy, speakers: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
     """The speaker group of each file for normalization.
 
     Args:
         paths: the files.
-        by: ``actor`` (parsed from RAVDESS names, or given as ``actors``), ``folder``
-            (each parent folder is one speaker) or ``batch`` (all files together).
-        actors: actor numbers already parsed (negative where a name did not parse).
+        by: ``actor`` (the speaker named by the file name, or given as ``speakers``),
+            ``folder`` (each parent folder is one speaker) or ``batch`` (all files together).
+        speakers: speakers already known (``""`` where unknown).
 
     Raises:
-        ConfigError: an unknown mode, ``none``, or ``actor`` for a file without a RAVDESS name.
+        ConfigError: ``none``, or ``actor`` for a file whose name does not name its speaker.
     """
     by = choose(NormalizeBy, by, "normalize_by")
     if by is NormalizeBy.BATCH:
@@ -63,13 +63,14 @@ def group_keys(paths: Sequence[str], by: str | NormalizeBy, actors: Sequence[int
     if by is NormalizeBy.FOLDER:
         return np.array([os.path.dirname(p) for p in paths], dtype=object)
     if by is NormalizeBy.ACTOR:
-        if actors is None:
-            fields = [parse_ravdess(os.path.basename(p)) for p in paths]
-            actors = [f["actor"] if f else -1 for f in fields]
-        out = np.asarray(actors, dtype=np.int64)
-        if np.any(out < 0):
-            bad = paths[int(np.flatnonzero(out < 0)[0])]
-            raise ConfigError(f"{bad}: --normalize-by actor needs RAVDESS file names; use folder or batch")
+        if speakers is None:
+            labels = [parse_name(p) for p in paths]
+            speakers = [label.speaker if label else "" for label in labels]
+        out = np.asarray(speakers, dtype=object)
+        unknown = np.flatnonzero(out == "")
+        if unknown.size:
+            raise ConfigError(f"{paths[int(unknown[0])]}: --normalize-by actor needs file names that name the speaker "
+                              "(RAVDESS, CREMA-D, TESS, EmoDB, SAVEE); use folder or batch")
         return out
     raise ConfigError("normalize_by 'none' has no groups")
 
