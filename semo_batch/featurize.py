@@ -224,6 +224,7 @@ def featurize(
 
     Raises:
         ConfigError: a missing folder or unknown feature set.
+        ModelError: the feature set's encoder weights are missing or altered.
         StoreLockedError: another process is writing the store.
         Interrupted: on Ctrl-C, after writing what was complete.
     """
@@ -234,6 +235,7 @@ def featurize(
     fs = store if isinstance(store, FeatureStore) else FeatureStore(store)
     files = discover(roots, follow_symlinks=options.follow_symlinks)
     names = features.names(config)
+    features.prepare(config)  # e.g. missing encoder weights: one error now, not one per file
     augment = tuple(sorted({round(float(a), 4) for a in augment} - {1.0}))
     for a in augment:
         if not 0.5 <= a <= 2.0:

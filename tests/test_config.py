@@ -9,6 +9,7 @@ import pytest
 from semo_batch.config import (
     DEFAULT_FEATURE_SET,
     FEATURE_SETS,
+    WHISPER_BASE_SHA256,
     FeatureConfig,
     FeatureSet,
     get_config,
@@ -33,6 +34,10 @@ _CHANGES = {
     "f0_min": 60.0,
     "f0_max": 400.0,
     "min_duration": 0.2,
+    "encoder_sha256": "0" * 64,
+    "compute_type": "float32",
+    "pooling": "mean_std",
+    "trim_db": 30.0,
 }
 
 
@@ -55,6 +60,25 @@ def test_fingerprint_of_the_named_sets_is_pinned():
     assert get_config("emo").fingerprint() == "cf58b379fcdadb52"
     assert get_config("seed").fingerprint() == "3318a00177b08379"
     assert get_config(FeatureSet.SEED).fingerprint() == "3318a00177b08379"
+    assert get_config("whisper").fingerprint() == "2e9cf18fc865477d"
+
+
+def test_unset_optional_parameters_are_not_recorded():
+    # Stores and models written before the encoder parameters existed hold these dicts.
+    for name in ("emo", "seed"):
+        d = get_config(name).to_dict()
+        assert not {"encoder_sha256", "compute_type", "pooling", "trim_db"} & set(d)
+        assert FeatureConfig.from_dict(d) == get_config(name)
+    whisper = get_config(FeatureSet.WHISPER)
+    assert whisper.to_dict()["encoder_sha256"] == WHISPER_BASE_SHA256
+    assert FeatureConfig.from_dict(json.loads(json.dumps(whisper.to_dict()))).fingerprint() == whisper.fingerprint()
+
+
+def test_whisper_fingerprint_covers_the_weights_and_the_encoder_parameters():
+    base = get_config("whisper")
+    for change in ({"encoder_sha256": "f" * 64}, {"compute_type": "float32"}, {"trim_db": None}, {"pooling": None}):
+        assert dataclasses.replace(base, **change).fingerprint() != base.fingerprint()
+    assert dataclasses.replace(base, trim_db=40).fingerprint() == base.fingerprint()  # 40 == 40.0
 
 
 @pytest.mark.parametrize("field", sorted(_CHANGES))
@@ -117,5 +141,8 @@ def test_invalid_parameters_are_refused():
         FeatureConfig(**{**base, "win_length": 2048})
     with pytest.raises(ConfigError, match="pad_mode"):
         FeatureConfig(**{**base, "pad_mode": "wrap"})
+    for field, bad in (("compute_type", "int4"), ("pooling", "max"), ("trim_db", -3.0)):
+        with pytest.raises(ConfigError, match=field):
+            FeatureConfig(**{**base, field: bad})
     with pytest.raises(ConfigError, match="unknown feature parameters.*jobs"):
         FeatureConfig.from_dict({**base, "jobs": 4})
