@@ -33,6 +33,7 @@ from semo_batch.config import get_config
 from semo_batch.features import extract
 from semo_batch.features.whisper import mel_energy_db, speech_span, whisper_log_mel, whisper_mel_power
 from semo_batch.featurize import featurize
+from semo_batch.options import RunOptions
 
 RAVDESS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "ravdess-speech"
 
@@ -90,7 +91,7 @@ def main() -> None:
     if not args.no_featurize:
         roots = [args.data / "Actor_01", args.data / "Actor_02"]
         with tempfile.TemporaryDirectory() as tmp:
-            s = featurize(roots, Path(tmp) / "store", feature_set="whisper", jobs=args.jobs)
+            s = featurize(roots, Path(tmp) / "store", feature_set="whisper", options=RunOptions(jobs=args.jobs))
         print(f"featurize {s.found} files, feature set whisper, jobs={args.jobs}: "
               f"{s.seconds:.1f} s, {s.files_per_second:.1f} files/s ({s.failed} failed)")
 

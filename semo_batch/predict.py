@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from . import features
 from .choices import NormalizeBy, choose
 from .discover import discover, printable_path
 from .errors import ConfigError, failure_lines
@@ -71,6 +72,7 @@ def predict_folders(
     rows: list[np.ndarray | None] = []
     done = 0
     assert clf.feature_config is not None
+    features.prepare(clf.feature_config)  # e.g. missing encoder weights: one error, not one per file
     for res in map_files(files, clf.feature_config, options):
         paths.append(printable_path(res.file.path))
         errors.append(res.error or "")

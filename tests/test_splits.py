@@ -39,7 +39,7 @@ def test_actor_folds_hold_each_speaker_out_exactly_once() -> None:
     folds = cv_folds(Y, ACTORS, protocol="actor", folds=5, seed=0)
     assert len(folds) == 5
     held = [set(ACTORS[te]) for _, te in folds]
-    for (tr, te), speakers in zip(folds, held):
+    for (tr, _), speakers in zip(folds, held):
         assert not set(ACTORS[tr]) & speakers and len(speakers) == 2
     assert sorted(a for s in held for a in s) == sorted(set(ACTORS))
 

@@ -39,6 +39,7 @@ from semo_batch.features.whisper import (
     whisper_mel_power,
 )
 from semo_batch.featurize import featurize
+from semo_batch.options import RunOptions
 from semo_batch.store import FeatureStore
 
 WHISPER = get_config("whisper")
@@ -222,7 +223,7 @@ def test_featurize_refuses_altered_weights_before_any_file(tmp_path):
     sf.write(tmp_path / "a.wav", _speech_like(SR, f0=150.0), SR)
     bad = dataclasses.replace(WHISPER, encoder_sha256="1" * 64)
     with pytest.raises(ModelError, match="does not match the pinned"):
-        featurize([tmp_path], tmp_path / "store", feature_set=bad, jobs=1)
+        featurize([tmp_path], tmp_path / "store", feature_set=bad, options=RunOptions(jobs=1))
     assert not (tmp_path / "store").exists()
 
 
@@ -250,13 +251,13 @@ def _rows(store: Path, augmented: bool = False) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def jobs1(corpus, tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("whisper-stores") / "jobs1"
-    s = featurize([corpus], store, feature_set="whisper", jobs=1, augment=(0.9,))
+    s = featurize([corpus], store, feature_set="whisper", augment=(0.9,), options=RunOptions(jobs=1))
     assert (s.done, s.failed, s.fingerprint) == (3, 0, WHISPER.fingerprint())
     return store
 
 
 def test_featurize_jobs_1_and_2_give_identical_rows(corpus, jobs1, tmp_path):
-    s = featurize([corpus], tmp_path / "jobs2", feature_set="whisper", jobs=2, augment=(0.9,))
+    s = featurize([corpus], tmp_path / "jobs2", feature_set="whisper", augment=(0.9,), options=RunOptions(jobs=2))
     assert (s.done, s.failed) == (3, 0)
     a, b = _rows(jobs1, augmented=True), _rows(tmp_path / "jobs2", augmented=True)
     assert a.height == 6  # three files, each also at speed 0.9
@@ -270,9 +271,7 @@ def test_featurize_on_a_dask_cluster_gives_the_same_rows(corpus, jobs1, tmp_path
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
     ) as cluster:
-        s = featurize(
-            [corpus], tmp_path / "dask", feature_set="whisper", backend="dask", scheduler=cluster.scheduler_address
-        )
+        s = featurize([corpus], tmp_path / "dask", feature_set="whisper", options=RunOptions(backend="dask", scheduler=cluster.scheduler_address))
     assert (s.done, s.failed) == (3, 0)
     assert _rows(tmp_path / "dask").equals(_rows(jobs1))
 
@@ -283,8 +282,9 @@ def test_other_feature_sets_never_import_ctranslate2(tmp_path):
         f"""
         import sys
         from semo_batch.featurize import featurize
+        from semo_batch.options import RunOptions
         for fset in ("emo", "seed"):
-            s = featurize([{str(tmp_path)!r}], {str(tmp_path / "store")!r}, feature_set=fset, jobs=1)
+            s = featurize([{str(tmp_path)!r}], {str(tmp_path / "store")!r}, feature_set=fset, options=RunOptions(jobs=1))
             assert (s.done, s.failed) == (1, 0), s
         print("ctranslate2" in sys.modules)
         """
