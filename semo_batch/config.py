@@ -38,7 +38,7 @@ POOLINGS = ("mean_std",)
 #: Parameters added after the first stores were written: they are left out of
 #: :meth:`FeatureConfig.to_dict` (and so of the fingerprint) while ``None``, so the
 #: configurations that do not use them keep their dict and fingerprint byte for byte.
-_OPTIONAL_FIELDS = ("encoder_sha256", "compute_type", "pooling", "trim_db")
+_OPTIONAL_FIELDS = ("encoder_sha256", "compute_type", "pooling", "trim_db", "parts")
 
 
 class FeatureSet(str, enum.Enum):
@@ -50,6 +50,8 @@ class FeatureSet(str, enum.Enum):
     EMO = "emo"
     #: Whisper-base encoder embeddings (CTranslate2, CPU) pooled over the speech.
     WHISPER = "whisper"
+    #: Both, from one decode: the 658 ``emo`` columns, then the 1024 ``whisper`` ones.
+    EMO_WHISPER = "emo+whisper"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,8 +80,10 @@ class FeatureConfig:
         pooling: how encoder frames become one vector, one of :data:`POOLINGS`.
         trim_db: leading and trailing frames more than this many dB below the
             loudest frame are cut before encoding (``None``: no trimming).
+        parts: for a set made of others, their configurations, computed from one decode and
+            put side by side (their own parameters apply; this set's analysis fields are unused).
 
-    The last four are hashed only when set (see :data:`_OPTIONAL_FIELDS`).
+    The last five are hashed only when set (see :data:`_OPTIONAL_FIELDS`).
     """
 
     name: str
@@ -102,6 +106,7 @@ class FeatureConfig:
     compute_type: str | None = None
     pooling: str | None = None
     trim_db: float | None = None
+    parts: tuple[FeatureConfig, ...] | None = None
 
     def __post_init__(self) -> None:
         # 8000 (from a TOML file) and 8000.0 must give the same fingerprint.
@@ -121,6 +126,11 @@ class FeatureConfig:
             raise ConfigError(f"pooling must be one of {set(POOLINGS)}. Got {self.pooling!r} instead.")
         if self.trim_db is not None and not self.trim_db > 0:
             raise ConfigError(f"trim_db must be a positive number of dB or None. Got {self.trim_db!r} instead.")
+        if self.parts is not None:
+            parts = tuple(p if isinstance(p, FeatureConfig) else FeatureConfig.from_dict(p) for p in self.parts)
+            object.__setattr__(self, "parts", parts)
+            if not parts or any(p.sample_rate != self.sample_rate or p.parts for p in parts):
+                raise ConfigError("a combined feature set needs parts of its own sample rate, none of them combined")
 
     @property
     def mel_fmax(self) -> float:
@@ -212,7 +222,19 @@ _WHISPER = FeatureConfig(
     trim_db=40.0,
 )
 
-FEATURE_SETS: dict[str, FeatureConfig] = {c.name: c for c in (_SEED, _EMO, _WHISPER)}
+#: ``emo`` and ``whisper`` side by side, from one decode: what the default model reads.
+_EMO_WHISPER = FeatureConfig(
+    name=FeatureSet.EMO_WHISPER.value,
+    version=1,
+    sample_rate=16_000,
+    n_fft=_EMO.n_fft,
+    win_length=_EMO.win_length,
+    hop_length=_EMO.hop_length,
+    min_duration=max(_EMO.min_duration, _WHISPER.min_duration),
+    parts=(_EMO, _WHISPER),
+)
+
+FEATURE_SETS: dict[str, FeatureConfig] = {c.name: c for c in (_SEED, _EMO, _WHISPER, _EMO_WHISPER)}
 DEFAULT_FEATURE_SET = FeatureSet.EMO.value
 
 

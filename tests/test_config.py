@@ -39,6 +39,7 @@ _CHANGES = {
     "pooling": "mean_std",
     "trim_db": 30.0,
 }
+_CHANGES["parts"] = (get_config("whisper"),)
 
 
 def test_every_parameter_has_a_change_listed():
@@ -146,3 +147,25 @@ def test_invalid_parameters_are_refused():
             FeatureConfig(**{**base, field: bad})
     with pytest.raises(ConfigError, match="unknown feature parameters.*jobs"):
         FeatureConfig.from_dict({**base, "jobs": 4})
+
+
+def test_a_combined_set_is_its_parts_side_by_side() -> None:
+    import dataclasses
+    import json
+
+    import numpy as np
+
+    from semo_batch import features
+    from semo_batch.config import FeatureConfig
+
+    both = get_config("emo+whisper")
+    emo, whisper = get_config("emo"), get_config("whisper")
+    assert both.parts == (emo, whisper)
+    assert features.names(both) == features.names(emo) + features.names(whisper)
+    back = FeatureConfig.from_dict(json.loads(json.dumps(both.to_dict())))
+    assert back == both and back.fingerprint() == both.fingerprint()
+    # A change in any part changes the combined fingerprint.
+    other = dataclasses.replace(both, parts=(dataclasses.replace(emo, f0_max=400.0), whisper))
+    assert other.fingerprint() != both.fingerprint()
+    y = (0.3 * np.sin(2 * np.pi * 220 * np.arange(16_000) / 16_000)).astype(np.float32)
+    np.testing.assert_array_equal(features.extract(y, both), np.concatenate([features.extract(y, emo), features.extract(y, whisper)]))

@@ -29,6 +29,8 @@ def prepare(config: FeatureConfig) -> None:
     Raises:
         ModelError: the whisper weights are missing or do not match the pinned digest.
     """
+    for part in config.parts or ():
+        prepare(part)
     if config.encoder_sha256 is not None:
         from ..encoder import check_installed
 
@@ -37,6 +39,8 @@ def prepare(config: FeatureConfig) -> None:
 
 def names(config: FeatureConfig) -> list[str]:
     """Column names of the features of ``config``, in :func:`extract`'s order."""
+    if config.parts:
+        return [n for part in config.parts for n in names(part)]
     if config.name == FeatureSet.SEED.value:
         return seed_names(config)
     if config.name == FeatureSet.EMO.value:
@@ -52,6 +56,8 @@ def extract(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
     Returns:
         float32 [shape=(len(names(config)),)].
     """
+    if config.parts:
+        return np.concatenate([extract(y, part) for part in config.parts]).astype(np.float32, copy=False)
     if config.name == FeatureSet.SEED.value:
         return seed_features(y, config)
     if config.name == FeatureSet.EMO.value:
