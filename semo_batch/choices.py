@@ -13,8 +13,9 @@ from typing import TypeVar
 
 from .config import FeatureSet
 from .errors import ConfigError
+from .naming import Scheme
 
-__all__ = ["Backend", "CVProtocol", "FeatureSet", "ModelName", "NormalizeBy", "Split", "choose"]
+__all__ = ["Backend", "CVProtocol", "FeatureSet", "ModelName", "NormalizeBy", "Scheme", "Split", "choose"]
 
 
 class ModelName(str, enum.Enum):

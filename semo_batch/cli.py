@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from .choices import Backend, CVProtocol, FeatureSet, ModelName, NormalizeBy, Split
+from .choices import Backend, CVProtocol, FeatureSet, ModelName, NormalizeBy, Scheme, Split
 from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -25,6 +25,7 @@ app = typer.Typer(name="semo-batch", no_args_is_help=True, add_completion=False,
 T = TypeVar("T")
 
 StoreOpt = Annotated[Path, typer.Option(help="Feature store folder.")]
+StoresOpt = Annotated[list[Path], typer.Option("--store", help="Feature store folder; repeat it to use several corpora.")]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0: all cores).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 MaxDurOpt = Annotated[float, typer.Option(help="Refuse files longer than this (seconds; 0: no limit).")]
@@ -64,8 +65,7 @@ def _echo(lines: Sequence[str], *, err: bool = False) -> None:
         typer.echo(line, err=err)
 
 
-def _options(label: str, *, jobs: int = 0, quiet: bool = False, max_duration: float = 600.0,
-             backend: Backend = Backend.LOKY, scheduler: str | None = None, follow_symlinks: bool = False) -> Any:
+def _options(label: str, *, jobs: int, quiet: bool, max_duration: float, backend: Backend, scheduler: str | None, follow_symlinks: bool = False) -> Any:
     """The run options, validated by the library (a bad value is a one-line usage error)."""
     from .options import RunOptions
     from .progress import ProgressPrinter
@@ -87,16 +87,17 @@ def featurize(
     backend: BackendOpt = Backend.LOKY,
     scheduler: SchedulerOpt = None,
     augment: Annotated[str, typer.Option(help="Also store speed-perturbed copies for training, e.g. '0.9,1.1'.")] = "",
+    scheme: Annotated[Scheme, typer.Option(help="How labels are read from file names.")] = Scheme.AUTO,
+    labels: Annotated[Path | None, typer.Option(help="A labels CSV: path,emotion[,speaker][,corpus].")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Extract features of every audio file under DIRS into the store (skipping files already there)."""
     from .featurize import featurize as _featurize
     from .featurize import parse_factors
 
-    opts = _options("featurize", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend,
-                    scheduler=scheduler, follow_symlinks=follow_symlinks)
+    opts = _options("featurize", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend, scheduler=scheduler, follow_symlinks=follow_symlinks)
     summary = _run(_featurize, dirs, store, feature_set=feature_set, options=opts, force=force, strict=strict,
-                   augment=_run(parse_factors, augment))
+                   augment=_run(parse_factors, augment), scheme=scheme, labels=labels)
     _echo(summary.lines())
     _echo(summary.failure_lines(), err=True)
     if summary.failed:
@@ -105,7 +106,7 @@ def featurize(
 
 @app.command()
 def train(
-    store: StoreOpt = DEFAULT_STORE,
+    store: StoresOpt = [DEFAULT_STORE],  # noqa: B006 - typer reads the default, never mutates it
     model_dir: Annotated[Path, typer.Option(help="Where to write the model.")] = DEFAULT_MODEL_DIR,
     model: Annotated[ModelName, typer.Option(help="Model to train.")] = ModelName.ENSEMBLE,
     feature_set: Annotated[FeatureSet, typer.Option(help="Feature set to train on.")] = FeatureSet.EMO,
@@ -126,7 +127,7 @@ def train(
 
 @app.command()
 def evaluate(
-    store: StoreOpt = DEFAULT_STORE,
+    store: StoresOpt = [DEFAULT_STORE],  # noqa: B006
     model_dir: Annotated[Path, typer.Option(help="Saved model to score (without --cv).")] = DEFAULT_MODEL_DIR,
     include_training: Annotated[bool, typer.Option(help="Score the model's own training rows too (not a held-out figure).")] = False,
     cv: Annotated[CVProtocol | None, typer.Option(help="Cross-validate a model type instead of scoring a saved model.")] = None,
@@ -136,13 +137,13 @@ def evaluate(
     normalize_by: Annotated[NormalizeBy, typer.Option(help="Speaker normalization for --cv.")] = NormalizeBy.NONE,
     seed: Annotated[int, typer.Option(help="Random seed for --cv.")] = 0,
     augmented: Annotated[bool, typer.Option(help="With --cv, train folds on speed-perturbed rows too, if any.")] = True,
+    test_corpus: Annotated[str | None, typer.Option(help="With --cv, test this corpus only; the others always train.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the full result as JSON.")] = None,
 ) -> None:
     """Score a saved model on the store rows it did not train on, or cross-validate (by actor: speaker-independent)."""
     from .paths import check_output_path
 
-    if json_out is not None:
-        _run(check_output_path, json_out)
+    _run(check_output_path, json_out) if json_out is not None else None
     if cv is None:
         from .evaluate import evaluate as _evaluate
 
@@ -154,7 +155,8 @@ def evaluate(
         from .progress import ProgressPrinter
 
         r = _run(cross_validate, store, model=model, feature_set=feature_set, cv=cv, folds=folds, seed=seed,
-                 normalize_by=normalize_by, augmented=augmented, progress=ProgressPrinter("evaluate --cv", unit="fold"))
+                 normalize_by=normalize_by, augmented=augmented, test_corpus=test_corpus,
+                 progress=ProgressPrinter("evaluate --cv", unit="fold"))
     _echo(r.lines())
     if json_out:
         _run(json_out.write_text, json.dumps(r.to_dict(), indent=1))
@@ -179,9 +181,7 @@ def predict(
 
     opts = _options("predict", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend, scheduler=scheduler)
     summary = _run(predict_to_csv, dirs, output, model_dir=model_dir, normalize_by=normalize_by, options=opts, plot=plot)
-    if not quiet:
-        typer.echo(summary.model, err=True)
-    _echo(summary.lines())
+    _echo(summary.lines()[quiet:])
     _echo(summary.failure_lines(), err=True)
     if summary.failed:
         raise typer.Exit(EXIT_ERROR if strict else EXIT_PARTIAL)

@@ -34,12 +34,14 @@ class TrainingRows:
         y: label strings [shape=(n,)].
         groups: speaker (or normalization group) of each row [shape=(n,)].
         factors: speed-perturbation factor of each row, 1.0 for the recordings [shape=(n,)].
+        corpora: corpus of each row [shape=(n,)].
     """
 
     X: np.ndarray
     y: np.ndarray
     groups: np.ndarray
     factors: np.ndarray
+    corpora: np.ndarray
 
     @property
     def n_augmented(self) -> int:
@@ -104,7 +106,7 @@ class LabelledData:
         g = self.groups(by)
         base: np.ndarray = g if g is not None else self.speakers
         idx = np.asarray(idx, dtype=np.int64)
-        X, y, groups = self.X[idx], self.y[idx], base[idx]
+        X, y, groups, corpora = self.X[idx], self.y[idx], base[idx], self.corpora[idx]
         factors = np.ones(len(idx))
         if augmented and self.n_augmented:
             assert self.aug_X is not None and self.aug_parent is not None and self.aug_factor is not None
@@ -113,8 +115,9 @@ class LabelledData:
             X = np.vstack([X, self.aug_X[sel]])
             y = np.concatenate([y, self.y[parents]])
             groups = np.concatenate([groups, base[parents]])
+            corpora = np.concatenate([corpora, self.corpora[parents]])
             factors = np.concatenate([factors, self.aug_factor[sel]])
-        return TrainingRows(X=X, y=y, groups=groups, factors=factors)
+        return TrainingRows(X=X, y=y, groups=groups, factors=factors, corpora=corpora)
 
     def subset(self, keep: np.ndarray) -> LabelledData:
         """The recordings where ``keep`` is true (without perturbed copies: for scoring)."""

@@ -159,6 +159,8 @@ def cross_validate(
     params: dict[str, Any] | None = None,
     data: LabelledData | None = None,
     augmented: bool = True,
+    test_corpus: str | None = None,
+    balance_corpora: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> CVResult:
     """K-fold cross-validation; ``cv="actor"`` keeps each actor in one fold (speaker-independent),
@@ -168,30 +170,45 @@ def cross_validate(
     training fold only.
 
     Args:
+        store: a store, or several (corpora are put together; speakers never cross folds).
         data: rows already loaded (to share them between several runs).
+        test_corpus: test only this corpus's speakers; every other corpus is in every
+            training fold (RAVDESS folds with all of CREMA-D in training, say).
+        balance_corpora: weight rows so that each corpus counts as much as any other in training.
         progress: called as ``progress(folds done, folds)``.
+
+    Returns:
+        Scores per fold, their mean and spread, and (pooled over folds) per corpus.
     """
     cv = choose(CVProtocol, cv, "cv")
     model = choose(ModelName, model, "model")
     norm = choose(NormalizeBy, normalize_by, "normalize_by")
     data = data or load_labelled(store, feature_set, augmented=augmented)
     labels = label_order(data.y)
-    splits = cv_folds(data.y, data.speakers, protocol=cv, folds=folds, seed=seed)
+    testable = None if test_corpus is None else data.corpora == test_corpus
+    splits = cv_folds(data.y, data.speakers, protocol=cv, folds=folds, seed=seed, testable=testable)
     per_fold = []
     pooled = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    proba = np.full((len(data), len(labels)), np.nan)
     for i, (tr, te) in enumerate(splits):
         clf, _ = fit_classifier(data, tr, model=model, normalize_by=norm, seed=seed, params=params,
-                                augmented=augmented, labels=labels)
-        s = score(data.y[te], predict_rows(clf, data, te), labels)
+                                augmented=augmented, labels=labels, balance_corpora=balance_corpora)
+        proba[te] = predict_rows(clf, data, te)
+        s = score(data.y[te], proba[te], labels)
         pooled += np.asarray(s.confusion_matrix)
         per_fold.append(FoldScores(scores=s, test_speakers=sorted({str(a) for a in data.speakers[te]})))
         if progress is not None:
             progress(i + 1, len(splits))
+    tested = ~np.isnan(proba[:, 0])
+    by_corpus = {c: score(data.y[tested & (data.corpora == c)], proba[tested & (data.corpora == c)], labels)
+                 for c in sorted(set(data.corpora[tested].tolist()))}
     how = {CVProtocol.HOLDOUT: "stratified random 80/20 split", CVProtocol.ACTOR: f"{folds}-fold by actor CV",
            CVProtocol.RANDOM: f"{folds}-fold stratified random CV"}[cv]
     protocol = (
         f"{how}, model {model.value}, feature set {data.config.name} ({data.config.fingerprint()}), "
         f"normalize_by {norm.value}, seed {seed}, {len(data.y)} rows"
         + (f" (+{data.n_augmented} speed-perturbed rows for training)" if augmented and data.n_augmented else "")
+        + (f"; testing {test_corpus} speakers only, the other corpora always in training" if test_corpus else "")
     )
-    return CVResult(protocol=protocol, folds=per_fold, labels=labels, confusion_matrix=pooled.tolist())
+    return CVResult(protocol=protocol, folds=per_fold, labels=labels, confusion_matrix=pooled.tolist(),
+                    by_corpus=by_corpus)

@@ -38,14 +38,14 @@ SECTIONS = ("job", "featurize", "train", "evaluate", "predict")
 _ALLOWED: dict[str, set[str]] = {
     "job": {"name", "description"},
     "featurize": {"inputs", "store", "feature_set", "jobs", "force", "max_duration", "follow_symlinks", "backend",
-                  "augment"},
+                  "augment", "scheme", "labels"},
     "train": {"store", "model_dir", "model", "feature_set", "split", "seed", "test_size", "normalize_by", "params",
-              "augmented"},
+              "augmented", "balance_corpora"},
     "evaluate": {"store", "model_dir", "cv", "folds", "model", "feature_set", "seed", "normalize_by", "params",
-                 "output", "grid", "augmented"},
+                 "output", "grid", "augmented", "test_corpus", "balance_corpora"},
     "predict": {"inputs", "model_dir", "output", "jobs", "normalize_by", "max_duration"},
 }
-_PATH_KEYS = {"inputs", "store", "model_dir", "output"}
+_PATH_KEYS = {"inputs", "store", "model_dir", "output", "labels"}
 
 
 def _resolve(value: Any, base: Path) -> Any:

@@ -131,6 +131,7 @@ class CVResult:
     folds: list[FoldScores]
     labels: list[str]
     confusion_matrix: list[list[int]]
+    by_corpus: dict[str, Scores] = dataclasses.field(default_factory=dict)
 
     @property
     def mean(self) -> dict[str, float]:
@@ -148,6 +149,8 @@ class CVResult:
     def lines(self) -> list[str]:
         out = [self.protocol]
         out += [f"{_SHOWN[k]:9s} {self.summary(k)}" for k in HEADLINE]
+        if len(self.by_corpus) > 1:
+            out += [f"{corpus}: {s.n} rows, {s.headline()}" for corpus, s in self.by_corpus.items()]
         return out + confusion_lines(self.confusion_matrix, self.labels)
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,4 +162,5 @@ class CVResult:
             "std": self.std,
             "labels": self.labels,
             "confusion_matrix": self.confusion_matrix,
+            "by_corpus": {c: s.to_dict() for c, s in self.by_corpus.items()},
         }

@@ -140,7 +140,8 @@ class PredictSummary:
     plot: Path | None = None
 
     def lines(self) -> list[str]:
-        out = [f"{self.files} files, {self.files - self.failed} predicted, {self.failed} failed -> {self.output}"]
+        """The model used, then what was done (``lines()[1:]`` without the model)."""
+        out = [f"model: {self.model}", f"{self.files} files, {self.files - self.failed} predicted, {self.failed} failed -> {self.output}"]
         return out + ([f"plot -> {self.plot}"] if self.plot else [])
 
     def failure_lines(self) -> list[str]:

@@ -46,18 +46,37 @@ def split_indices(
     return idx[~mask], idx[mask]
 
 
-def cv_folds(y: np.ndarray, speakers: np.ndarray, *, protocol: str | CVProtocol, folds: int, seed: int) -> list[Fold]:
+def cv_folds(
+    y: np.ndarray,
+    speakers: np.ndarray,
+    *,
+    protocol: str | CVProtocol,
+    folds: int,
+    seed: int,
+    testable: np.ndarray | None = None,
+) -> list[Fold]:
     """Cross-validation folds as (train, test) indices.
 
     ``actor``: ``folds`` folds of whole speakers (each speaker in exactly one test fold);
     ``random``: stratified K-fold; ``holdout``: one stratified 80/20 split.
 
+    Args:
+        testable: rows that may be tested (say, one corpus); the others are in every
+            training fold.  Default: all rows.
+
     Raises:
-        ConfigError: an unknown protocol, or more folds than speakers.
+        ConfigError: an unknown protocol, more folds than speakers, or no testable row.
     """
+    protocol = choose(CVProtocol, protocol, "cv")
+    if testable is not None:
+        rows = np.flatnonzero(testable)
+        if rows.size == 0:
+            raise ConfigError("no rows to test: the chosen corpus has no labelled rows here")
+        others = np.flatnonzero(~np.asarray(testable, dtype=bool))
+        inner = cv_folds(y[rows], speakers[rows], protocol=protocol, folds=folds, seed=seed)
+        return [(np.sort(np.concatenate([rows[tr], others])), rows[te]) for tr, te in inner]
     from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-    protocol = choose(CVProtocol, protocol, "cv")
     if protocol is CVProtocol.ACTOR:
         n_speakers = len(np.unique(speakers))
         if folds > n_speakers:

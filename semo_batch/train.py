@@ -24,7 +24,7 @@ from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 from .splits import split_indices
 from .store import FeatureStore
 
-__all__ = ["TrainResult", "fit_classifier", "train"]
+__all__ = ["TrainResult", "corpus_weights", "fit_classifier", "predict_rows", "train"]
 
 
 def fit_classifier(
@@ -37,8 +37,13 @@ def fit_classifier(
     params: dict[str, Any] | None = None,
     augmented: bool = True,
     labels: list[str] | None = None,
+    balance_corpora: bool = True,
 ) -> tuple[EmotionClassifier, int]:
     """Fit a classifier on the recordings ``rows`` of ``data`` (and their perturbed copies).
+
+    With ``balance_corpora`` and rows of several corpora, each row is weighted so that every
+    corpus weighs the same in training, whatever its size (on top of the models' own class
+    balancing); one corpus trains unweighted.
 
     Returns:
         The fitted classifier and the number of perturbed copies it trained on.
@@ -49,9 +54,18 @@ def fit_classifier(
         normalize_by=None if norm is NormalizeBy.NONE else norm, seed=seed, params=params,
     )
     t = data.training_rows(rows, norm, augmented=augmented)
+    weights = corpus_weights(t.corpora) if balance_corpora else None
     clf.fit(t.X, t.y, groups=t.groups, factors=t.factors if t.n_augmented else None,
-            labels=labels or label_order(data.y))
+            labels=labels or label_order(data.y), sample_weight=weights)
     return clf, t.n_augmented
+
+
+def corpus_weights(corpora: np.ndarray) -> np.ndarray | None:
+    """Row weights that make each corpus weigh the same (mean 1); ``None`` for one corpus."""
+    names, index, counts = np.unique(np.asarray(corpora, dtype=str), return_inverse=True, return_counts=True)
+    if len(names) < 2:
+        return None
+    return (len(corpora) / (len(names) * counts))[index]
 
 
 def predict_rows(clf: EmotionClassifier, data: LabelledData, rows: np.ndarray) -> np.ndarray:
@@ -91,11 +105,13 @@ def train(
     normalize_by: str | NormalizeBy | None = None,
     params: dict[str, Any] | None = None,
     augmented: bool = True,
+    balance_corpora: bool = True,
 ) -> TrainResult:
     """Train a model on the store's labelled rows and save it with its held-out scores.
 
     Speed-perturbed rows in the store (``featurize --augment``) join the training
-    side of the split (never the held-out side) unless ``augmented`` is false.
+    side of the split (never the held-out side) unless ``augmented`` is false.  ``store``
+    may be several stores (corpora); with ``balance_corpora`` each corpus weighs the same.
 
     Writes into ``model_dir``: ``model.json`` + weights (see :mod:`semo_batch.models`),
     ``history.json`` for networks, ``split.json`` (which files trained and which were held
@@ -111,7 +127,8 @@ def train(
         # The notebook fed Keras its rows in train_test_split's shuffled order (validation_split
         # takes the last 20% as they come); keep that rather than sorted order.
         tr = np.random.default_rng(seed).permutation(tr)
-    clf, n_aug = fit_classifier(data, tr, model=model, normalize_by=norm, seed=seed, params=params, augmented=augmented)
+    clf, n_aug = fit_classifier(data, tr, model=model, normalize_by=norm, seed=seed, params=params, augmented=augmented,
+                                balance_corpora=balance_corpora)
     out = save_model(clf, model_dir)
     split_info = {
         "split": split.value, "seed": seed, "test_size": test_size,

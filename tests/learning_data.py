@@ -46,10 +46,13 @@ def labelled(**kw) -> LabelledData:
     return LabelledData(X=X, y=y, speakers=speakers, paths=paths, columns=COLUMNS, config=EMO, store="/store")
 
 
-def write_store(path: Path, *, augment: tuple[float, ...] = (), **kw) -> FeatureStore:
+def write_store(path: Path, *, augment: tuple[float, ...] = (), corpus: str | None = None, **kw) -> FeatureStore:
     """A feature store holding :func:`separable` rows in the ``emo`` configuration; each
-    ``augment`` factor adds a perturbed copy (the same features, jittered) of every row."""
+    ``augment`` factor adds a perturbed copy (the same features, jittered) of every row.
+    With ``corpus``, rows carry that corpus and its speakers instead of RAVDESS actors."""
     X, y, actors, paths = separable(**kw)
+    if corpus is not None:
+        paths = [p.replace("/data/", f"/{corpus}/") for p in paths]
     rng = np.random.default_rng(1)
     fs = FeatureStore(path)
     for factor in (1.0, *augment):
@@ -60,6 +63,9 @@ def write_store(path: Path, *, augment: tuple[float, ...] = (), **kw) -> Feature
             "size": [1000] * len(y), "mtime_ns": [1] * len(y), "emotion": list(y), "actor": actors.tolist(),
             "augment": [factor] * len(y),
         }
+        if corpus is not None:
+            cols |= {"actor": [None] * len(y), "corpus": [corpus] * len(y),
+                     "speaker": [f"{corpus}:{a:02d}" for a in actors]}
         table = pa.table(cols)
         for j, name in enumerate(COLUMNS):
             table = table.append_column(name, pa.array(data[:, j], pa.float32()))

@@ -87,3 +87,26 @@ def test_results_table_cells(store: Path) -> None:
     assert [(c.normalize_by.value, c.protocol.value) for c in t.cells] == [("none", "actor"), ("actor", "actor")]
     assert len(lines) == 2 and all(c.result.mean["accuracy"] == 1.0 for c in t.cells)
     assert "| logreg | emo | none | 1.000 ± 0.000 |" in t.markdown
+
+
+def test_corpus_weights_make_each_corpus_weigh_the_same() -> None:
+    from semo_batch.train import corpus_weights
+
+    w = corpus_weights(np.array(["a"] * 30 + ["b"] * 10))
+    assert w is not None
+    assert w[:30].sum() == pytest.approx(w[30:].sum()) and w.mean() == pytest.approx(1.0)
+    assert corpus_weights(np.array(["a"] * 5)) is None
+
+
+def test_several_corpora_cross_validate_one_with_the_other_always_in_training(store: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    write_store(other, corpus="tess", n_actors=5, seed=4)
+    data = load_labelled([store, other], EMO)
+    assert set(data.corpora.tolist()) == {"ravdess", "tess"} and len(data) == 160 + 80
+    assert not set(data.speakers[data.corpora == "tess"]) & set(data.speakers[data.corpora == "ravdess"])
+    r = cross_validate([store, other], model="logreg", cv="actor", folds=5, test_corpus="tess")
+    assert sorted(s for f in r.folds for s in f.test_speakers) == [f"tess:{a:02d}" for a in range(1, 6)]
+    assert list(r.by_corpus) == ["tess"] and r.by_corpus["tess"].n == 80
+    both = cross_validate([store, other], model="logreg", cv="actor", folds=5)
+    assert set(both.by_corpus) == {"ravdess", "tess"} and sum(s.n for s in both.by_corpus.values()) == 240
+    assert any(line.startswith("tess: 80 rows, accuracy") for line in both.lines())

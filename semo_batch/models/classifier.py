@@ -85,6 +85,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         groups: ArrayLike | None = None,
         factors: ArrayLike | None = None,
         labels: Sequence[str] | None = None,
+        sample_weight: ArrayLike | None = None,
     ) -> EmotionClassifier:
         """Learn from features ``X`` [shape=(n, k)] and label strings ``y`` [shape=(n,)].
 
@@ -94,6 +95,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             factors: the speed-perturbation factor of each row (1.0 for recordings as they
                 are); each perturbed copy of a speaker is normalized as a voice of its own.
             labels: the label vocabulary in order (default: the sorted labels of ``y``).
+            sample_weight: a weight per row (corpus balancing), on top of the model's own
+                class balancing.
 
         Raises:
             ModelError: the shapes do not match, or groups are missing for normalization.
@@ -124,6 +127,8 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         if spec.is_network:
             self._fit_network(est, Xs, yi, groups)
             self.history_ = est.history_
+        elif sample_weight is not None:
+            est.fit(Xs, yi, sample_weight=np.asarray(sample_weight, dtype=np.float64))
         else:
             est.fit(Xs, yi)
         self.estimator_ = est
