@@ -191,6 +191,7 @@ def map_files_dask(
     max_duration: float | None,
     scheduler: str | None,
     augment: tuple[float, ...] = (),
+    channel: str | None = None,
     batch_files: int | None = None,
     window: int | None = None,
 ) -> Iterator[FileResult]:
@@ -234,7 +235,7 @@ def map_files_dask(
         def submit(batch: list[AudioFile]) -> Future:
             # An explicit key: the same files submitted twice (a split batch) must run again.
             return client.submit(
-                run_batch, batch, config, max_duration, augment,
+                run_batch, batch, config, max_duration, augment, channel,
                 key=f"semo-extract-{run_id}-{next(seq)}", retries=1,
             )
 

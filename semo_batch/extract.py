@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zlib
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from .config import FeatureConfig
 from .discover import AudioFile
 from .errors import AudioError
 
-__all__ = ["FileResult", "extract_file"]
+__all__ = ["FileResult", "apply_channel", "extract_file"]
 
 
 @dataclasses.dataclass
@@ -55,11 +56,32 @@ def perturb_speed(y: np.ndarray, sr: int, factor: float) -> np.ndarray:
     return resample(y, sr, int(round(sr * factor)))
 
 
+def apply_channel(y: np.ndarray, sr: int, channel: str, path: str) -> np.ndarray:
+    """``y`` through the named channel change of :data:`semo_batch.channels.CHANNELS` (or
+    ``"random"``: :func:`~semo_batch.channels.random_channel`), seeded by the file's path so
+    that the same file always gets the same noise, whichever worker runs it."""
+    from .channels import CHANNELS, random_channel
+
+    rng = np.random.default_rng(zlib.crc32(os.fsencode(path)))
+    if channel == "random":
+        return random_channel(y, sr, rng)
+    for c in CHANNELS:
+        if c.name == channel:
+            return c.apply(y, sr, rng)
+    raise AudioError(path, f"unknown channel {channel!r}; known: random, {', '.join(c.name for c in CHANNELS)}")
+
+
 def extract_file(
-    file: AudioFile, config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...] = ()
+    file: AudioFile, config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...] = (),
+    channel: str | None = None,
 ) -> FileResult:
     """Decode one file and compute its features (and those of its speed perturbations);
-    never raises for a bad file."""
+    never raises for a bad file.
+
+    Args:
+        channel: pass the decoded audio through this channel change first (see
+            :func:`apply_channel`): for the robustness suite.
+    """
     try:
         st = os.stat(file.path)
         size, mtime_ns = int(st.st_size), int(st.st_mtime_ns)
@@ -69,6 +91,8 @@ def extract_file(
     try:
         y, info = load(file.path, sr=config.sample_rate, min_duration=config.min_duration, max_duration=max_duration)
         meta.update(sample_rate=info.sample_rate, channels=info.channels, duration=info.duration, format=info.format)
+        if channel is not None:
+            y = apply_channel(y, config.sample_rate, channel, file.path)
         vec = features.extract(y, config)
         if not np.isfinite(vec).all():
             raise AudioError(file.path, "features are not finite (unexpected; please report)")

@@ -56,6 +56,7 @@ def map_files(
     options: RunOptions,
     *,
     augment: tuple[float, ...] = (),
+    channel: str | None = None,
 ) -> Iterator[FileResult]:
     """Extract features for ``files`` in parallel; yields one result per file, in input order.
 
@@ -64,6 +65,7 @@ def map_files(
             ``dask`` extra), ``scheduler`` and ``max_duration`` are used.
         augment: speed-perturbation factors to featurize as well (see
             :func:`semo_batch.extract.perturb_speed`).
+        channel: a channel change applied to each file first (:func:`semo_batch.extract.apply_channel`).
     """
     if not files:
         return
@@ -72,7 +74,7 @@ def map_files(
 
         yield from map_files_dask(
             files, config, jobs=options.jobs, max_duration=options.max_duration, scheduler=options.scheduler,
-            augment=augment,
+            augment=augment, channel=channel,
         )
         return
     n_jobs = min(resolve_jobs(options.jobs), len(files))
@@ -82,11 +84,11 @@ def map_files(
         # One BLAS thread, as in a worker, so jobs=1 and jobs=N give bit-identical rows.
         for f in files:
             with threadpool_limits(1):
-                res = run_file(f, config, options.max_duration, augment, worker=False)
+                res = run_file(f, config, options.max_duration, augment, worker=False, channel=channel)
             yield res
         return
     import joblib
 
     with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
         par: Any = joblib.Parallel(n_jobs=n_jobs, return_as="generator", batch_size="auto", pre_dispatch="4 * n_jobs")
-        yield from par(joblib.delayed(run_file)(f, config, options.max_duration, augment) for f in files)
+        yield from par(joblib.delayed(run_file)(f, config, options.max_duration, augment, True, channel) for f in files)

@@ -16,14 +16,15 @@ DEFAULT_STORE = Path("semo-store")
 DEFAULT_MODEL_DIR = Path("semo-model")
 
 
-def resolve_model_dir(model_dir: str | os.PathLike[str] | None) -> Path:
+def resolve_model_dir(model_dir: str | os.PathLike[str] | None, *, normalized: bool = False) -> Path:
     """The model to use: ``model_dir`` if given, else ``./semo-model`` if it holds a model,
-    else the bundled default model."""
+    else a bundled model: the speaker-normalized one when ``normalized`` (predictions
+    grouped by folder or batch), the plain one otherwise."""
     if model_dir is not None:
         return Path(model_dir)
     if (DEFAULT_MODEL_DIR / "model.json").is_file():
         return DEFAULT_MODEL_DIR
-    return default_model_dir()
+    return default_model_dir(normalized=normalized)
 
 
 def check_output_path(path: str | os.PathLike[str]) -> Path:

@@ -45,7 +45,8 @@ def predict_folders(
 
     Args:
         model_dir: a model directory (or a loaded classifier); its feature set is used.
-            Default: ``./semo-model`` if it holds a model, else the bundled model.
+            Default: ``./semo-model`` if it holds a model, else a bundled model (the
+            speaker-normalized one when ``normalize_by`` groups the files).
         normalize_by: for models trained with speaker normalization, how files are
             grouped here: ``actor`` (parsed from RAVDESS names), ``folder`` (each parent
             folder is one speaker) or ``batch`` (all files together).  Default: ``folder``
@@ -61,7 +62,9 @@ def predict_folders(
     options = options or RunOptions()
     by = choose(NormalizeBy, normalize_by, "normalize_by")
     files = discover(roots, follow_symlinks=options.follow_symlinks)  # bad folders fail before the model loads
-    clf = model_dir if isinstance(model_dir, EmotionClassifier) else load_model(resolve_model_dir(model_dir))
+    if not isinstance(model_dir, EmotionClassifier):
+        model_dir = resolve_model_dir(model_dir, normalized=by is not NormalizeBy.NONE)
+    clf = model_dir if isinstance(model_dir, EmotionClassifier) else load_model(model_dir)
     if clf.normalization is NormalizeBy.NONE and by is not NormalizeBy.NONE:
         raise ConfigError(
             f"this model was trained without speaker normalization; --normalize-by {by.value} would feed it "
@@ -166,7 +169,7 @@ def predict_to_csv(
     """
     out = check_output_path(output)
     png = check_output_path(plot) if plot is not None else None
-    model = resolve_model_dir(model_dir)
+    model = resolve_model_dir(model_dir, normalized=choose(NormalizeBy, normalize_by, "normalize_by") is not NormalizeBy.NONE)
     df = predict_folders(roots, model, normalize_by=normalize_by, options=options)
     description = describe_model(model)
     write_csv(df, out)

@@ -14,6 +14,8 @@ def sample_dir() -> Path:
     return _DATA / "samples"
 
 
-def default_model_dir() -> Path:
-    """The bundled default model (``jobs/default-model.toml`` rebuilds it)."""
-    return _DATA / "model"
+def default_model_dir(*, normalized: bool = False) -> Path:
+    """A bundled default model: the plain one, for single files (``jobs/default-model.toml``
+    rebuilds it), or with ``normalized`` the speaker-normalized one, for folders of one
+    speaker's clips (``jobs/default-model-normalized.toml``)."""
+    return _DATA / ("model-normalized" if normalized else "model")

@@ -55,16 +55,17 @@ def tune_process(*, worker: bool = False) -> None:
 
 def run_file(
     file: AudioFile, config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...] = (),
-    worker: bool = True,
+    worker: bool = True, channel: str | None = None,
 ) -> FileResult:
     """One file on a loky worker (or in this process, ``worker=False``)."""
     tune_process(worker=worker)
-    return extract_file(file, config, max_duration, augment)
+    return extract_file(file, config, max_duration, augment, channel)
 
 
 def run_batch(
-    files: Sequence[AudioFile], config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...]
+    files: Sequence[AudioFile], config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...],
+    channel: str | None = None,
 ) -> list[FileResult]:
     """A batch of files on a Dask worker: one result per file, in order; never raises for a bad file."""
     tune_process()
-    return [extract_file(f, config, max_duration, augment) for f in files]
+    return [extract_file(f, config, max_duration, augment, channel) for f in files]
