@@ -46,11 +46,13 @@ class CVProtocol(str, enum.Enum):
 
 
 class NormalizeBy(str, enum.Enum):
-    """Speaker normalization groups: none, RAVDESS actor, parent folder, or the whole batch."""
+    """Normalization groups: none, the speaker its name gives (``actor``), the parent folder,
+    the corpus, or the whole batch."""
 
     NONE = "none"
     ACTOR = "actor"
     FOLDER = "folder"
+    CORPUS = "corpus"
     BATCH = "batch"
 
 

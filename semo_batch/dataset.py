@@ -95,7 +95,7 @@ class LabelledData:
         norm = choose(NormalizeBy, by, "normalize_by")
         if norm is NormalizeBy.NONE:
             return None
-        return group_keys(self.paths, norm, self.speakers)
+        return group_keys(self.paths, norm, self.speakers, self.corpora)
 
     def training_rows(self, idx: np.ndarray, by: str | NormalizeBy | None, *, augmented: bool = True) -> TrainingRows:
         """The recordings ``idx`` and (when ``augmented``) their speed-perturbed copies.

@@ -44,3 +44,11 @@ def test_standardizer_round_trips_through_json(rng: np.random.Generator) -> None
     np.testing.assert_allclose(s.transform(X)[:, 2], 0)
     with pytest.raises(ValueError):
         Standardizer.from_dict(s.to_dict(), 4)
+
+
+def test_group_keys_by_corpus_from_names_or_given() -> None:
+    paths = ["/d/a/03-01-05-01-01-01-12.wav", "/d/c/1001_DFA_ANG_XX.wav", "/d/c/1002_IEO_SAD_HI.wav"]
+    assert group_keys(paths, "corpus").tolist() == ["ravdess", "crema-d", "crema-d"]
+    assert group_keys(paths, "corpus", corpora=["x", "y", "y"]).tolist() == ["x", "y", "y"]
+    with pytest.raises(ConfigError, match="needs file names that name the corpus"):
+        group_keys([*paths, "/d/x.wav"], "corpus")

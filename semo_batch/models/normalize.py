@@ -45,14 +45,21 @@ class Standardizer:
         return self
 
 
-def group_keys(paths: Sequence[str], by: str | NormalizeBy, speakers: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
+def group_keys(
+    paths: Sequence[str],
+    by: str | NormalizeBy,
+    speakers: Sequence[str] | np.ndarray | None = None,
+    corpora: Sequence[str] | np.ndarray | None = None,
+) -> np.ndarray:
     """The speaker group of each file for normalization.
 
     Args:
         paths: the files.
         by: ``actor`` (the speaker named by the file name, or given as ``speakers``),
-            ``folder`` (each parent folder is one speaker) or ``batch`` (all files together).
+            ``folder`` (each parent folder is one speaker), ``corpus`` (the corpus its name
+            gives, or ``corpora``) or ``batch`` (all files together).
         speakers: speakers already known (``""`` where unknown).
+        corpora: corpora already known (``""`` where unknown).
 
     Raises:
         ConfigError: ``none``, or ``actor`` for a file whose name does not name its speaker.
@@ -62,14 +69,16 @@ def group_keys(paths: Sequence[str], by: str | NormalizeBy, speakers: Sequence[s
         return np.zeros(len(paths), dtype=np.int64)
     if by is NormalizeBy.FOLDER:
         return np.array([os.path.dirname(p) for p in paths], dtype=object)
-    if by is NormalizeBy.ACTOR:
-        if speakers is None:
+    if by in (NormalizeBy.ACTOR, NormalizeBy.CORPUS):
+        given = speakers if by is NormalizeBy.ACTOR else corpora
+        if given is None:
             labels = [parse_name(p) for p in paths]
-            speakers = [label.speaker if label else "" for label in labels]
-        out = np.asarray(speakers, dtype=object)
+            given = [(label.speaker if by is NormalizeBy.ACTOR else label.corpus) if label else "" for label in labels]
+        out = np.asarray(given, dtype=object)
         unknown = np.flatnonzero(out == "")
         if unknown.size:
-            raise ConfigError(f"{paths[int(unknown[0])]}: --normalize-by actor needs file names that name the speaker "
+            what = "speaker" if by is NormalizeBy.ACTOR else "corpus"
+            raise ConfigError(f"{paths[int(unknown[0])]}: --normalize-by {by.value} needs file names that name the {what} "
                               "(RAVDESS, CREMA-D, TESS, EmoDB, SAVEE); use folder or batch")
         return out
     raise ConfigError("normalize_by 'none' has no groups")
