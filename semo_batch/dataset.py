@@ -119,6 +119,17 @@ class LabelledData:
             factors = np.concatenate([factors, self.aug_factor[sel]])
         return TrainingRows(X=X, y=y, groups=groups, factors=factors, corpora=corpora)
 
+    def select(self, keep: np.ndarray) -> LabelledData:
+        """The recordings where ``keep`` is true, with their perturbed copies (for training)."""
+        keep = np.asarray(keep, dtype=bool)
+        out = self.subset(keep)
+        if self.n_augmented:
+            assert self.aug_X is not None and self.aug_parent is not None and self.aug_factor is not None
+            new_index = np.cumsum(keep) - 1
+            sel = keep[self.aug_parent]
+            out.aug_X, out.aug_parent, out.aug_factor = self.aug_X[sel], new_index[self.aug_parent[sel]], self.aug_factor[sel]
+        return out
+
     def subset(self, keep: np.ndarray) -> LabelledData:
         """The recordings where ``keep`` is true (without perturbed copies: for scoring)."""
         keep = np.asarray(keep, dtype=bool)

@@ -6,17 +6,21 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .choices import CVProtocol, ModelName, NormalizeBy, choose
-from .dataset import LabelledData, load_labelled
+from .dataset import LabelledData, label_order, load_labelled
 from .evaluate import cross_validate
-from .metrics import CVResult
+from .metrics import CVResult, Scores, score
 from .models import get_spec
 from .store import FeatureStore
+from .train import fit_classifier, predict_rows
 
-__all__ = ["DEFAULT_GRID", "ResultsTable", "TableCell", "results_table", "to_markdown"]
+__all__ = ["DEFAULT_GRID", "CorpusCell", "CorpusTable", "ResultsTable", "TableCell", "corpus_table", "results_table",
+           "to_markdown"]
 
 #: (model, feature set) pairs of the shipped table.
 DEFAULT_GRID: tuple[tuple[str, str], ...] = (
@@ -136,3 +140,121 @@ def _cell(r: CVResult | None, key: str) -> str:
 
 def _accuracy(r: CVResult | None) -> str:
     return r.summary("accuracy") if r else "-"
+
+
+# -- several corpora -------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class CorpusCell:
+    """One model trained on some corpora and tested on one corpus's speakers.
+
+    ``protocol`` is ``by speaker`` (folds of the test corpus's speakers, the other
+    training corpora in every training fold) when the test corpus is among the training
+    ones, else ``cross-corpus`` (trained on the others, tested on every file whose emotion
+    they have).
+    """
+
+    feature_set: str
+    model: ModelName
+    normalize_by: NormalizeBy
+    trained_on: str
+    tested_on: str
+    protocol: str
+    scores: Scores
+    fold_spread: float | None
+    top_class: str
+    top_share: float
+    seconds: float
+
+    def line(self) -> str:
+        spread = f" ± {self.fold_spread:.3f}" if self.fold_spread is not None else ""
+        return (f"{self.feature_set:11s} {self.model.value:8s} norm={self.normalize_by.value:6s} "
+                f"train={self.trained_on:15s} test={self.tested_on:8s} {self.protocol:12s} "
+                f"acc {self.scores.accuracy:.3f}{spread} UAR {self.scores.uar:.3f} "
+                f"top {self.top_class} {self.top_share:.0%} ({self.seconds} s)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature_set": self.feature_set, "model": self.model.value, "normalize_by": self.normalize_by.value,
+            "trained_on": self.trained_on, "tested_on": self.tested_on, "protocol": self.protocol,
+            "accuracy": self.scores.accuracy, "uar": self.scores.uar, "fold_spread": self.fold_spread,
+            "top_class": self.top_class, "top_share": self.top_share, "n": self.scores.n, "seconds": self.seconds,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class CorpusTable:
+    cells: list[CorpusCell]
+
+    @property
+    def markdown(self) -> str:
+        head = ("| features | model | norm. | trained on | tested on | protocol | accuracy | UAR | most common prediction |\n"
+                "|---|---|---|---|---|---|---|---|---|\n")
+        rows = []
+        for c in self.cells:
+            spread = f" ± {c.fold_spread:.3f}" if c.fold_spread is not None else ""
+            rows.append(f"| {c.feature_set} | {c.model.value} | {c.normalize_by.value} | {c.trained_on} | {c.tested_on} "
+                        f"| {c.protocol} | {c.scores.accuracy:.3f}{spread} | {c.scores.uar:.3f} "
+                        f"| {c.top_class} {c.top_share:.0%} |")
+        return head + "\n".join(rows) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cells": [c.to_dict() for c in self.cells], "markdown": self.markdown}
+
+
+def _top(scores: Scores) -> tuple[str, float]:
+    """The most often predicted class and its share of the predictions."""
+    counts = np.asarray(scores.confusion_matrix).sum(axis=0)
+    return scores.labels[int(counts.argmax())], float(counts.max() / max(counts.sum(), 1))
+
+
+def corpus_table(
+    stores: Mapping[str, str | os.PathLike[str]],
+    *,
+    feature_sets: Sequence[str] = ("emo", "whisper", "emo+whisper"),
+    models: Sequence[str] = ("logreg",),
+    normalizations: Sequence[str | NormalizeBy] = (NormalizeBy.NONE, NormalizeBy.ACTOR, NormalizeBy.CORPUS),
+    folds: int = 5,
+    seed: int = 0,
+    echo: Callable[[str], None] = print,
+) -> CorpusTable:
+    """Every feature set and model trained on each corpus alone and on all of them, tested by
+    speaker on each corpus and across corpora, under each normalization.
+
+    Args:
+        stores: corpus name -> its store (the name must be the corpus its rows carry).
+        normalizations: ``none`` (single files), ``actor`` (per speaker, train and test),
+            ``corpus`` (each training corpus z-scored as a whole, the test corpus as a whole:
+            what ``predict --normalize-by batch`` does to a batch from one source).
+    """
+    corpora = list(stores)
+    trainings = [(c, [c]) for c in corpora] + ([("+".join(corpora), corpora)] if len(corpora) > 1 else [])
+    cells = []
+    for fset in feature_sets:
+        data = load_labelled([stores[c] for c in corpora], fset)
+        labels = label_order(data.y)
+        for model_name in models:
+            model = choose(ModelName, model_name, "model")
+            for norm in (choose(NormalizeBy, n, "normalize_by") for n in normalizations):
+                for trained_name, trained in trainings:
+                    train_mask = np.isin(data.corpora, trained)
+                    for test in corpora:
+                        t0 = time.perf_counter()
+                        if test in trained:
+                            part = data.select(train_mask)
+                            r = cross_validate(part.store, model=model, cv=CVProtocol.ACTOR, folds=folds, seed=seed,
+                                               normalize_by=norm, data=part, test_corpus=test)
+                            scores, spread, protocol = r.by_corpus[test], r.std["accuracy"], "by speaker"
+                        else:
+                            clf, _ = fit_classifier(data, np.flatnonzero(train_mask), model=model, normalize_by=norm,
+                                                    seed=seed, labels=labels)
+                            # Only the emotions the training corpora have: a model never shown "calm"
+                            # is not scored on it.
+                            rows = np.flatnonzero((data.corpora == test) & np.isin(data.y, data.y[train_mask]))
+                            scores = score(data.y[rows], predict_rows(clf, data, rows), labels)
+                            spread, protocol = None, "cross-corpus"
+                        top, share = _top(scores)
+                        cell = CorpusCell(fset, model, norm, trained_name, test, protocol, scores, spread, top, share,
+                                          round(time.perf_counter() - t0, 1))
+                        cells.append(cell)
+                        echo(cell.line())
+    return CorpusTable(cells)

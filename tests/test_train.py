@@ -110,3 +110,33 @@ def test_several_corpora_cross_validate_one_with_the_other_always_in_training(st
     both = cross_validate([store, other], model="logreg", cv="actor", folds=5)
     assert set(both.by_corpus) == {"ravdess", "tess"} and sum(s.n for s in both.by_corpus.values()) == 240
     assert any(line.startswith("tess: 80 rows, accuracy") for line in both.lines())
+
+
+def test_select_keeps_the_perturbed_copies_of_what_it_keeps(store: Path) -> None:
+    data = load_labelled(store, EMO)
+    keep = data.speakers == "ravdess:03"
+    part = data.select(keep)
+    assert len(part) == 16 and part.n_augmented == 32
+    np.testing.assert_array_equal(part.X, data.X[keep])
+    assert part.aug_parent is not None and data.aug_parent is not None
+    assert set(part.aug_parent.tolist()) == set(range(16))
+    assert data.subset(keep).n_augmented == 0
+
+
+def test_corpus_table_trains_on_each_corpus_and_both(store: Path, tmp_path: Path) -> None:
+    from semo_batch.results import corpus_table
+
+    other = tmp_path / "other"
+    write_store(other, corpus="tess", n_actors=5, seed=4)
+    lines: list[str] = []
+    t = corpus_table({"ravdess": store, "tess": other}, feature_sets=["emo"], normalizations=["none"], echo=lines.append)
+    got = [(c.trained_on, c.tested_on, c.protocol) for c in t.cells]
+    assert got == [
+        ("ravdess", "ravdess", "by speaker"), ("ravdess", "tess", "cross-corpus"),
+        ("tess", "ravdess", "cross-corpus"), ("tess", "tess", "by speaker"),
+        ("ravdess+tess", "ravdess", "by speaker"), ("ravdess+tess", "tess", "by speaker"),
+    ]
+    assert len(lines) == 6 and all(c.scores.accuracy == 1.0 for c in t.cells)
+    assert t.cells[3].scores.n == 80 and t.cells[3].fold_spread == 0.0
+    assert t.cells[0].top_share == pytest.approx(20 / 160)  # every class predicted as often as it occurs
+    assert "| emo | logreg | none | tess | ravdess | cross-corpus | 1.000 |" in t.markdown
