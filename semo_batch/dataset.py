@@ -168,6 +168,9 @@ def load_labelled(
 ) -> LabelledData:
     """Rows of one or several stores for ``feature_set`` that carry an emotion label (lazy polars scans).
 
+    A set that a store holds only as a part of a combined set (``emo`` in ``emo+whisper``)
+    is read from the combined rows.
+
     Args:
         store: a store, or several (their rows are put together: train on several corpora).
         speakers: keep only these speakers (``"ravdess:12"``; ``None``: all).
@@ -182,7 +185,7 @@ def load_labelled(
     frames = []
     for one in stores:
         fs = one if isinstance(one, FeatureStore) else FeatureStore(one)
-        lf = fs.scan(config, augmented=augmented).filter(pl.col("emotion").is_not_null()).with_columns(_speaker_columns())
+        lf = fs.scan(fs.source_for(config), augmented=augmented).filter(pl.col("emotion").is_not_null()).with_columns(_speaker_columns())
         if speakers is not None:
             lf = lf.filter(pl.col("speaker").is_in(list(speakers)))
         frames.append(fs.collect(lf.select("path", "emotion", "speaker", "corpus", "augment", *columns)))

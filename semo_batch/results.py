@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -208,8 +208,9 @@ def _top(scores: Scores) -> tuple[str, float]:
 
 
 def corpus_table(
-    stores: Mapping[str, str | os.PathLike[str]],
+    store: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
+    corpora: Sequence[str] | None = None,
     feature_sets: Sequence[str] = ("emo", "whisper", "emo+whisper"),
     models: Sequence[str] = ("logreg",),
     normalizations: Sequence[str | NormalizeBy] = (NormalizeBy.NONE, NormalizeBy.ACTOR, NormalizeBy.CORPUS),
@@ -221,23 +222,25 @@ def corpus_table(
     speaker on each corpus and across corpora, under each normalization.
 
     Args:
-        stores: corpus name -> its store (the name must be the corpus its rows carry).
+        store: one store holding several corpora, or several stores.
+        corpora: the corpora to use, in this order (default: every corpus of the rows).
         normalizations: ``none`` (single files), ``actor`` (per speaker, train and test),
             ``corpus`` (each training corpus z-scored as a whole, the test corpus as a whole:
             what ``predict --normalize-by batch`` does to a batch from one source).
     """
-    corpora = list(stores)
-    trainings = [(c, [c]) for c in corpora] + ([("+".join(corpora), corpora)] if len(corpora) > 1 else [])
     cells = []
     for fset in feature_sets:
-        data = load_labelled([stores[c] for c in corpora], fset)
+        data = load_labelled(store, fset)
+        names = list(corpora) if corpora is not None else sorted(set(data.corpora.tolist()) - {""})
+        data = data.select(np.isin(data.corpora, names))
+        trainings = [(c, [c]) for c in names] + ([("+".join(names), names)] if len(names) > 1 else [])
         labels = label_order(data.y)
         for model_name in models:
             model = choose(ModelName, model_name, "model")
             for norm in (choose(NormalizeBy, n, "normalize_by") for n in normalizations):
                 for trained_name, trained in trainings:
                     train_mask = np.isin(data.corpora, trained)
-                    for test in corpora:
+                    for test in names:
                         t0 = time.perf_counter()
                         if test in trained:
                             part = data.select(train_mask)

@@ -224,6 +224,17 @@ class FeatureStore:
         df = self.collect(pl.scan_parquet(chunks).select("path", "size", "mtime_ns", "augment"))
         return {(p, s, m, round(float(a), 4)) for p, s, m, a in df.iter_rows()}
 
+    def source_for(self, config: FeatureConfig) -> FeatureConfig:
+        """The stored configuration that holds ``config``'s columns: itself, or a combined set
+        (``emo+whisper``) that has it as a part; ``config`` when the store has neither."""
+        if self._chunks(self.dataset_dir(config)):
+            return config
+        for d in self.datasets():
+            stored = FeatureConfig.from_dict(d["config"])
+            if stored.parts and config in stored.parts:
+                return stored
+        return config
+
     def scan(self, config: FeatureConfig, *, augmented: bool = False) -> pl.LazyFrame:
         """Lazy rows of one configuration, newest row per path (and augmentation).
 

@@ -257,3 +257,22 @@ def test_lock_held_by_another_process(tmp_path):
         proc.wait(timeout=20)
     with FeatureStore(store):  # released when its holder ended
         pass
+
+
+def test_a_part_of_a_combined_set_is_read_from_its_rows(tmp_path):
+    import dataclasses
+
+    from semo_batch.config import FeatureConfig
+    from semo_batch.dataset import load_labelled
+
+    whisper = get_config("whisper")
+    both = dataclasses.replace(get_config("emo"), name="whisper+emo", parts=(whisper, EMO))
+    both = FeatureConfig.from_dict(both.to_dict())
+    n = names(whisper) + names(EMO)
+    table = _rows([("/data/Actor_01/03-01-05-01-01-01-01.wav", 1, 2.0)], n)
+    table = table.set_column(table.schema.get_field_index("emotion"), "emotion", pa.array(["angry"]))
+    fs = FeatureStore(tmp_path / "s")
+    fs.write_rows(table, both, n)
+    assert fs.source_for(EMO) == both and fs.source_for(whisper) == both and fs.source_for(SEED) == SEED
+    data = load_labelled(fs, EMO)
+    assert data.columns == names(EMO) and data.X.shape == (1, len(names(EMO))) and (data.X == 2.0).all()
