@@ -199,8 +199,9 @@ _EMO = FeatureConfig(
 #: Whisper's own front end (16 kHz, 25 ms periodic Hann windows, 10 ms hop, reflect
 #: padding, 80 Slaney mel bands to 8 kHz), then the Whisper-base encoder run with int8
 #: weights (as close to float32 as makes no difference, at half the time; docs/whisper.md),
-#: on the clip less the leading and trailing frames 40 dB below its loudest, and the mean
-#: and standard deviation of its 512-wide frames.  The MFCC and F0 parameters are unused.
+#: on the whole clip, and the mean and standard deviation of its 512-wide frames.  Trimming
+#: the silences around a clip first (``trim_db``) lost 1.5-3.5 points of speaker-independent
+#: accuracy on RAVDESS (docs/whisper.md), so it is off.  The MFCC and F0 parameters are unused.
 _WHISPER = FeatureConfig(
     name=FeatureSet.WHISPER.value,
     version=1,
@@ -219,7 +220,7 @@ _WHISPER = FeatureConfig(
     encoder_sha256=WHISPER_BASE_SHA256,
     compute_type="int8",
     pooling="mean_std",
-    trim_db=40.0,
+    trim_db=None,
 )
 
 #: ``emo`` and ``whisper`` side by side, from one decode: what the default model reads.
