@@ -22,6 +22,7 @@ class ModelName(str, enum.Enum):
     """The models :mod:`semo_batch.models.registry` knows how to build."""
 
     ENSEMBLE = "ensemble"
+    FUSION = "fusion"
     LOGREG = "logreg"
     MLP = "mlp"
     SVM = "svm"

@@ -107,3 +107,28 @@ def test_save_needs_a_fitted_model_with_its_features(tmp_path: Path) -> None:
     clf = EmotionClassifier("logreg", feature_columns=COLUMNS).fit(TRAIN.X, TRAIN.y)
     with pytest.raises(ModelError, match="without its feature_config"):
         save_model(clf, tmp_path / "m")
+
+
+def test_late_fusion_averages_one_model_per_part(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from semo_batch.config import get_config
+    from semo_batch.features import names
+    from semo_batch.models.fusion import BlockFusion
+
+    both = get_config("emo+whisper")
+    cols = names(both)
+    rng = np.random.default_rng(0)
+    X = np.hstack([TRAIN.X, rng.standard_normal((len(TRAIN.y), len(cols) - TRAIN.X.shape[1]))])
+    Xt = np.hstack([TEST.X, rng.standard_normal((len(TEST.y), len(cols) - TEST.X.shape[1]))])
+    clf = EmotionClassifier("fusion", feature_config=both, feature_columns=cols).fit(X, TRAIN.y)
+    fused = clf.estimator_
+    assert isinstance(fused, BlockFusion) and fused.blocks_ == [(0, 658), (658, 1682)]
+    Xs = clf.scaler_.transform(X)
+    members = [LogisticRegression(C=0.05, tol=1e-3, max_iter=5000, class_weight="balanced", random_state=0)
+               .fit(Xs[:, a:b], np.searchsorted(clf.labels_, TRAIN.y)) for a, b in fused.blocks_]
+    Xts = clf.scaler_.transform(Xt)
+    expected = np.mean([m.predict_proba(Xts[:, a:b]) for m, (a, b) in zip(members, fused.blocks_)], axis=0)
+    np.testing.assert_allclose(clf.predict_proba(Xt), expected, rtol=1e-6, atol=1e-9)
+    save_model(clf, tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m").predict_proba(Xt), clf.predict_proba(Xt))

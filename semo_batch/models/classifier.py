@@ -76,6 +76,15 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
     def _params(self) -> dict[str, Any]:
         return dict(self.params or {})
 
+    def _blocks(self) -> list[tuple[int, int]]:
+        """Column ranges of the feature set's parts (the whole row for a plain set)."""
+        from .. import features
+
+        parts = (self.feature_config.parts if self.feature_config is not None else None) or ()
+        sizes = [len(features.names(p)) for p in parts] or [len(self.feature_columns)]
+        edges = np.cumsum([0, *sizes])
+        return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
     # -- learning --------------------------------------------------------------------------------
     def fit(
         self,
@@ -122,7 +131,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
             Xn = X
         self.scaler_ = Standardizer().fit(Xn)
         Xs = self.scaler_.transform(Xn) if spec.scaled_inputs else Xn.astype(np.float32)
-        est = spec.make(self.seed, self._params())
+        est = spec.make(self.seed, self._params() | ({"blocks": self._blocks()} if spec.per_part else {}))
         self.history_: dict[str, list[float]] = {}
         if spec.is_network:
             self._fit_network(est, Xs, yi, groups)

@@ -43,6 +43,7 @@ SKOPS_TRUSTED = frozenset(
         "sklearn.preprocessing._label.LabelBinarizer",
         "sklearn.preprocessing._label.LabelEncoder",
         "sklearn.utils._bunch.Bunch",
+        "semo_batch.models.fusion.BlockFusion",
     }
 )
 

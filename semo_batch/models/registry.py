@@ -37,6 +37,8 @@ class ModelSpec:
         speaker_validation: networks: stop early on speakers held out of training.
         notebook_protocol: train as the notebook did: rows in the random split's shuffled order,
             no speaker normalization and no augmented rows in the results table.
+        per_part: the estimator takes the column blocks of the feature set's parts (``blocks``
+            in its parameters), one member per part.
     """
 
     name: ModelName
@@ -49,6 +51,7 @@ class ModelSpec:
     class_weights: bool = False
     speaker_validation: bool = False
     notebook_protocol: bool = False
+    per_part: bool = False
 
     @property
     def is_network(self) -> bool:
@@ -87,6 +90,14 @@ def _ensemble(seed: int, params: Mapping[str, Any]) -> Any:
     return VotingClassifier(members, voting="soft")
 
 
+def _fusion(seed: int, params: Mapping[str, Any]) -> Any:
+    from .fusion import BlockFusion
+
+    member = params.get("member", "logreg")
+    return BlockFusion(get_spec(member).make(seed, params.get(member, {"C": params.get("C", 0.05)})),
+                       blocks=[tuple(b) for b in params.get("blocks", ())])
+
+
 def _network(architecture: str) -> Callable[[int, Mapping[str, Any]], Any]:
     def make(seed: int, params: Mapping[str, Any]) -> Any:
         from .keras_nets import KerasNet
@@ -110,6 +121,8 @@ _SPECS = (
     ModelSpec(ModelName.MLP, "scikit-learn multi-layer perceptron (one hidden layer of 256, strong L2)", _mlp,
               top_type="MLPClassifier"),
     ModelSpec(ModelName.ENSEMBLE, "soft vote of logreg and mlp", _ensemble, top_type="VotingClassifier"),
+    ModelSpec(ModelName.FUSION, "late fusion: one logreg per part of a combined feature set, probabilities averaged",
+              _fusion, top_type="BlockFusion", per_part=True),
 )
 
 #: Every model by name.
