@@ -1,8 +1,9 @@
 """Declarative TOML job files: featurize -> train -> evaluate -> predict in one command.
 
-A job file has any of the sections ``[featurize]``, ``[train]``, ``[evaluate]``
-and ``[predict]``; each takes the keyword arguments of the library function of
-the same name.  Relative paths are relative to the job file's folder, and
+A job file has any of the sections ``[featurize]``, ``[train]``, ``[evaluate]``,
+``[corpus_table]``, ``[robustness]`` and ``[predict]``, run in that order; each takes
+the keyword arguments of the library function of the same name
+(:func:`~semo_batch.results.corpus_table`, :func:`~semo_batch.robustness.evaluate_channels`).  Relative paths are relative to the job file's folder, and
 ``${VAR}`` expands environment variables.  Example (``jobs/seed-notebook.toml``)::
 
     [featurize]
@@ -34,7 +35,7 @@ from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 
 __all__ = ["load_job", "run_job", "SECTIONS"]
 
-SECTIONS = ("job", "featurize", "train", "evaluate", "predict")
+SECTIONS = ("job", "featurize", "train", "evaluate", "corpus_table", "robustness", "predict")
 _ALLOWED: dict[str, set[str]] = {
     "job": {"name", "description"},
     "featurize": {"inputs", "store", "feature_set", "jobs", "force", "max_duration", "follow_symlinks", "backend",
@@ -43,6 +44,8 @@ _ALLOWED: dict[str, set[str]] = {
               "augmented", "balance_corpora"},
     "evaluate": {"store", "model_dir", "cv", "folds", "model", "feature_set", "seed", "normalize_by", "params",
                  "output", "grid", "augmented", "test_corpus", "balance_corpora"},
+    "corpus_table": {"store", "corpora", "feature_sets", "models", "normalizations", "folds", "seed", "output"},
+    "robustness": {"model_dir", "channels", "jobs", "output"},
     "predict": {"inputs", "model_dir", "output", "jobs", "normalize_by", "max_duration"},
 }
 _PATH_KEYS = {"inputs", "store", "model_dir", "output", "labels"}
@@ -93,6 +96,17 @@ def _split_options(kw: dict[str, Any], progress: Any) -> RunOptions:
     return RunOptions(**({"jobs": 0} | given), progress=progress)
 
 
+def _write_outputs(output: str | None, data: Any, markdown: str) -> None:
+    """``output`` as JSON (when there is data) and its ``.md`` twin."""
+    if not output:
+        return
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if data is not None:
+        out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str))
+    out.with_suffix(".md").write_text(markdown)
+
+
 def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print,
             progress_factory: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """Run the sections of a job file in pipeline order; returns each section's result."""
@@ -100,7 +114,8 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
     from .featurize import featurize
     from .plots import save_model_figures
     from .predict import predict_to_csv
-    from .results import results_table
+    from .results import corpus_table, results_table
+    from .robustness import evaluate_channels
     from .train import train
 
     job = load_job(path)
@@ -161,6 +176,21 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
             Path(output).parent.mkdir(parents=True, exist_ok=True)
             Path(output).write_text(json.dumps(r.to_dict(), indent=1, default=str))
         results["evaluate"] = r
+    if "corpus_table" in job:
+        kw = {"store": store} | job["corpus_table"]
+        output = kw.pop("output", None)
+        table = corpus_table(**{k: v for k, v in kw.items() if v is not None}, echo=echo)
+        _write_outputs(output, table.to_dict(), table.markdown)
+        results["corpus_table"] = table
+    if "robustness" in job:
+        kw = {"model_dir": job.get("train", {}).get("model_dir")} | job["robustness"]
+        output = kw.pop("output", None)
+        opts = _split_options(kw, prog("robustness"))
+        rob = evaluate_channels(options=opts, **{k: v for k, v in kw.items() if v is not None})
+        for line in rob.lines():
+            echo(line)
+        _write_outputs(output, None, rob.markdown())
+        results["robustness"] = rob
     if "predict" in job:
         kw = dict(job["predict"])
         inputs = kw.pop("inputs")

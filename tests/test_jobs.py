@@ -14,7 +14,8 @@ JOBS = sorted((Path(__file__).resolve().parents[1] / "jobs").glob("*.toml"))
 
 def test_the_shipped_jobs_exist() -> None:
     names = {p.stem for p in JOBS}
-    assert {"seed-notebook", "speaker-independent", "default-model", "results-table"} <= names
+    assert {"seed-notebook", "speaker-independent", "default-model", "default-model-normalized", "results-table",
+            "corpora-table", "robustness"} <= names
 
 
 @pytest.mark.parametrize("path", JOBS, ids=[p.stem for p in JOBS])
@@ -22,7 +23,7 @@ def test_shipped_job_parses_with_absolute_paths(path: Path) -> None:
     job = load_job(path)
     inputs = job["featurize"]["inputs"]
     assert all(Path(p).is_absolute() for p in inputs)
-    assert all(p.endswith("shared/datasets/ravdess-speech") for p in inputs)
+    assert all(p.endswith(("shared/datasets/ravdess-speech", "shared/datasets/crema-d")) for p in inputs)
     assert Path(job["featurize"]["store"]).is_absolute()
 
 
@@ -63,3 +64,12 @@ def test_mistakes_are_one_line_errors_naming_the_file(tmp_path: Path, text: str,
 def test_missing_job_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such job file"):
         load_job(tmp_path / "nope.toml")
+
+
+def test_the_bundled_models_jobs_train_what_ships() -> None:
+    plain, normalized = (load_job(next(p for p in JOBS if p.stem == s)) for s in ("default-model", "default-model-normalized"))
+    for job in (plain, normalized):
+        assert job["featurize"]["feature_set"] == "emo+whisper" and job["train"]["split"] == "none"
+        assert [Path(p).name for p in job["featurize"]["inputs"]] == ["ravdess-speech", "crema-d"]
+        assert "/semo_batch/" not in job["train"]["model_dir"]  # jobs write to out/, never into the package
+    assert "normalize_by" not in plain["train"] and normalized["train"]["normalize_by"] == "actor"
