@@ -19,7 +19,7 @@ from .models import get_spec
 from .store import FeatureStore
 from .train import fit_classifier, predict_rows
 
-__all__ = ["DEFAULT_GRID", "CorpusCell", "CorpusTable", "ResultsTable", "TableCell", "corpus_table", "results_table",
+__all__ = ["CORPUS_GRID", "DEFAULT_GRID", "CorpusCell", "CorpusTable", "ResultsTable", "TableCell", "corpus_table", "results_table",
            "to_markdown"]
 
 #: (model, feature set) pairs of the shipped table.
@@ -143,6 +143,15 @@ def _accuracy(r: CVResult | None) -> str:
 
 
 # -- several corpora -------------------------------------------------------------------------------
+#: (feature set, model) pairs of the shipped corpus table.
+CORPUS_GRID: tuple[tuple[str, str], ...] = (
+    ("emo", "logreg"),
+    ("whisper", "logreg"),
+    ("emo+whisper", "logreg"),
+    ("emo+whisper", "fusion"),
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class CorpusCell:
     """One model trained on some corpora and tested on one corpus's speakers.
@@ -211,15 +220,14 @@ def corpus_table(
     store: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     corpora: Sequence[str] | None = None,
-    feature_sets: Sequence[str] = ("emo", "whisper", "emo+whisper"),
-    models: Sequence[str] = ("logreg",),
+    grid: Sequence[Sequence[str]] = CORPUS_GRID,
     normalizations: Sequence[str | NormalizeBy] = (NormalizeBy.NONE, NormalizeBy.ACTOR, NormalizeBy.CORPUS),
     folds: int = 5,
     seed: int = 0,
     echo: Callable[[str], None] = print,
 ) -> CorpusTable:
-    """Every feature set and model trained on each corpus alone and on all of them, tested by
-    speaker on each corpus and across corpora, under each normalization.
+    """Each (feature set, model) of ``grid`` trained on each corpus alone and on all of them,
+    tested by speaker on each corpus and across corpora, under each normalization.
 
     Args:
         store: one store holding several corpora, or several stores.
@@ -229,13 +237,13 @@ def corpus_table(
             what ``predict --normalize-by batch`` does to a batch from one source).
     """
     cells = []
-    for fset in feature_sets:
+    for fset in dict.fromkeys(f for f, _ in grid):
         data = load_labelled(store, fset)
         names = list(corpora) if corpora is not None else sorted(set(data.corpora.tolist()) - {""})
         data = data.select(np.isin(data.corpora, names))
         trainings = [(c, [c]) for c in names] + ([("+".join(names), names)] if len(names) > 1 else [])
         labels = label_order(data.y)
-        for model_name in models:
+        for model_name in [m for f, m in grid if f == fset]:
             model = choose(ModelName, model_name, "model")
             for norm in (choose(NormalizeBy, n, "normalize_by") for n in normalizations):
                 for trained_name, trained in trainings:

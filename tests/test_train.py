@@ -129,7 +129,7 @@ def test_corpus_table_trains_on_each_corpus_and_both(store: Path, tmp_path: Path
     other = tmp_path / "other"
     write_store(other, corpus="tess", n_actors=5, seed=4)
     lines: list[str] = []
-    t = corpus_table([store, other], feature_sets=["emo"], normalizations=["none"], echo=lines.append)
+    t = corpus_table([store, other], grid=[("emo", "logreg")], normalizations=["none"], echo=lines.append)
     got = [(c.trained_on, c.tested_on, c.protocol) for c in t.cells]
     assert got == [
         ("ravdess", "ravdess", "by speaker"), ("ravdess", "tess", "cross-corpus"),
