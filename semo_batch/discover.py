@@ -53,7 +53,7 @@ def printable_path(path: str) -> str:
 
 
 def check_roots(roots: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Absolute input folders, checked before any work starts.
+    """Absolute, normalized input folders, checked before any work starts.
 
     Raises:
         ConfigError: when a folder does not exist or is not a folder.
@@ -65,7 +65,9 @@ def check_roots(roots: Iterable[str | os.PathLike[str]]) -> list[Path]:
             raise ConfigError(f"{p}: no such folder")
         if not p.is_dir():
             raise ConfigError(f"{p}: not a folder")
-        out.append(p.absolute())
+        # Lexically normalized ("a/../b" -> "b", as os.path.abspath does), so that one file
+        # reached through two spellings of its folder is one path, one row, one skip.
+        out.append(Path(os.path.abspath(p)))
     if not out:
         raise ConfigError("no input folder given")
     return out

@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 from conftest import tone
 
-from semo_batch.channels import CHANNELS, active_power, add_noise, gain, lossy, random_channel, reverb, telephone
+from semo_batch.channels import (
+    CHANNELS,
+    active_power,
+    add_noise,
+    gain,
+    lossy,
+    random_channel,
+    reverb,
+    telephone,
+)
 
 SR = 16_000
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from semo_batch.discover import AudioFile, check_roots, discover
 from semo_batch.errors import ConfigError
@@ -151,3 +152,16 @@ def test_ravdess_copy(ravdess_dir):
     counts = Counter(f["emotion"] for f in fields)
     assert counts.pop("neutral") == 80
     assert set(counts.values()) == {160}
+
+
+def test_one_folder_spelled_two_ways_gives_the_same_paths(tmp_path, monkeypatch):
+    from semo_batch.discover import discover
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    sf.write(tmp_path / "b" / "x.wav", np.zeros(1600, np.float32), 16_000)
+    monkeypatch.chdir(tmp_path / "a")
+    direct = discover([tmp_path / "b"])
+    roundabout = discover(["../b"])
+    assert [f.path for f in roundabout] == [f.path for f in direct] == [str(tmp_path / "b" / "x.wav")]
+    assert roundabout[0].root == str(tmp_path / "b")
