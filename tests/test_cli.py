@@ -53,7 +53,7 @@ def test_predict_without_a_model_dir_uses_the_bundled_model(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)  # no ./semo-model here
     result = CliRunner().invoke(cli.app, ["predict", str(sample_dir()), "-o", "out.csv", "-j", "1"])
     assert result.exit_code == 0, result.output
-    assert f"{default_model_dir()}: model ensemble" in result.output
+    assert f"{default_model_dir()}: model fusion on feature set emo+whisper" in result.output
     with open(tmp_path / "out.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 16 and all(r["emotion"] for r in rows)
