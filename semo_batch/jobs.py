@@ -44,7 +44,7 @@ _ALLOWED: dict[str, set[str]] = {
               "augmented", "balance_corpora"},
     "evaluate": {"store", "model_dir", "cv", "folds", "model", "feature_set", "seed", "normalize_by", "params",
                  "output", "grid", "augmented", "test_corpus", "balance_corpora"},
-    "corpus_table": {"store", "corpora", "grid", "normalizations", "folds", "seed", "output"},
+    "corpus_table": {"store", "corpora", "grid", "normalizations", "cross_normalizations", "folds", "seed", "output"},
     "robustness": {"model_dir", "channels", "jobs", "output"},
     "predict": {"inputs", "model_dir", "output", "jobs", "normalize_by", "max_duration"},
 }

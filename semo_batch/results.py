@@ -221,7 +221,8 @@ def corpus_table(
     *,
     corpora: Sequence[str] | None = None,
     grid: Sequence[Sequence[str]] = CORPUS_GRID,
-    normalizations: Sequence[str | NormalizeBy] = (NormalizeBy.NONE, NormalizeBy.ACTOR, NormalizeBy.CORPUS),
+    normalizations: Sequence[str | NormalizeBy] = (NormalizeBy.NONE, NormalizeBy.ACTOR),
+    cross_normalizations: Sequence[str | NormalizeBy] = (NormalizeBy.CORPUS,),
     folds: int = 5,
     seed: int = 0,
     echo: Callable[[str], None] = print,
@@ -232,9 +233,11 @@ def corpus_table(
     Args:
         store: one store holding several corpora, or several stores.
         corpora: the corpora to use, in this order (default: every corpus of the rows).
-        normalizations: ``none`` (single files), ``actor`` (per speaker, train and test),
-            ``corpus`` (each training corpus z-scored as a whole, the test corpus as a whole:
-            what ``predict --normalize-by batch`` does to a batch from one source).
+        normalizations: for every cell: ``none`` (single files), ``actor`` (per speaker,
+            train and test).
+        cross_normalizations: for the cross-corpus cells only, say ``corpus`` (each training
+            corpus z-scored as a whole, the test corpus as a whole: what ``predict
+            --normalize-by batch`` does to a batch from one source).
     """
     cells = []
     for fset in dict.fromkeys(f for f, _ in grid):
@@ -245,10 +248,13 @@ def corpus_table(
         labels = label_order(data.y)
         for model_name in [m for f, m in grid if f == fset]:
             model = choose(ModelName, model_name, "model")
-            for norm in (choose(NormalizeBy, n, "normalize_by") for n in normalizations):
+            extra = [n for n in cross_normalizations if n not in normalizations]
+            for norm in (choose(NormalizeBy, n, "normalize_by") for n in [*normalizations, *extra]):
                 for trained_name, trained in trainings:
                     train_mask = np.isin(data.corpora, trained)
                     for test in names:
+                        if norm in extra and test in trained:
+                            continue
                         t0 = time.perf_counter()
                         if test in trained:
                             part = data.select(train_mask)
