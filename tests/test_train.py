@@ -130,13 +130,15 @@ def test_corpus_table_trains_on_each_corpus_and_both(store: Path, tmp_path: Path
     write_store(other, corpus="tess", n_actors=5, seed=4)
     lines: list[str] = []
     t = corpus_table([store, other], grid=[("emo", "logreg")], normalizations=["none"], echo=lines.append)
-    got = [(c.trained_on, c.tested_on, c.protocol) for c in t.cells]
+    got = [(c.normalize_by.value, c.trained_on, c.tested_on, c.protocol) for c in t.cells]
     assert got == [
-        ("ravdess", "ravdess", "by speaker"), ("ravdess", "tess", "cross-corpus"),
-        ("tess", "ravdess", "cross-corpus"), ("tess", "tess", "by speaker"),
-        ("ravdess+tess", "ravdess", "by speaker"), ("ravdess+tess", "tess", "by speaker"),
+        ("none", "ravdess", "ravdess", "by speaker"), ("none", "ravdess", "tess", "cross-corpus"),
+        ("none", "tess", "ravdess", "cross-corpus"), ("none", "tess", "tess", "by speaker"),
+        ("none", "ravdess+tess", "ravdess", "by speaker"), ("none", "ravdess+tess", "tess", "by speaker"),
+        # corpus normalization only across corpora
+        ("corpus", "ravdess", "tess", "cross-corpus"), ("corpus", "tess", "ravdess", "cross-corpus"),
     ]
-    assert len(lines) == 6 and all(c.scores.accuracy == 1.0 for c in t.cells)
+    assert len(lines) == 8 and all(c.scores.accuracy == 1.0 for c in t.cells)
     assert t.cells[3].scores.n == 80 and t.cells[3].fold_spread == 0.0
     assert t.cells[0].top_share == pytest.approx(20 / 160)  # every class predicted as often as it occurs
     assert "| emo | logreg | none | tess | ravdess | cross-corpus | 1.000 |" in t.markdown
