@@ -143,12 +143,12 @@ def _accuracy(r: CVResult | None) -> str:
 
 
 # -- several corpora -------------------------------------------------------------------------------
-#: (feature set, model) pairs of the shipped corpus table.
-CORPUS_GRID: tuple[tuple[str, str], ...] = (
-    ("emo", "logreg"),
-    ("whisper", "logreg"),
-    ("emo+whisper", "logreg"),
-    ("emo+whisper", "fusion"),
+#: (feature set, model, parameters) of the shipped corpus table: each set with the
+#: regularization the bundled fusion model uses for its members.
+CORPUS_GRID: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("emo", "logreg", {"C": 0.01}),
+    ("whisper", "logreg", {"C": 0.01}),
+    ("emo+whisper", "fusion", {}),
 )
 
 
@@ -164,6 +164,7 @@ class CorpusCell:
 
     feature_set: str
     model: ModelName
+    params: dict[str, Any]
     normalize_by: NormalizeBy
     trained_on: str
     tested_on: str
@@ -174,16 +175,22 @@ class CorpusCell:
     top_share: float
     seconds: float
 
+    @property
+    def model_text(self) -> str:
+        given = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.model.value} ({given})" if given else self.model.value
+
     def line(self) -> str:
         spread = f" ± {self.fold_spread:.3f}" if self.fold_spread is not None else ""
-        return (f"{self.feature_set:11s} {self.model.value:8s} norm={self.normalize_by.value:6s} "
+        return (f"{self.feature_set:11s} {self.model_text:15s} norm={self.normalize_by.value:6s} "
                 f"train={self.trained_on:15s} test={self.tested_on:8s} {self.protocol:12s} "
                 f"acc {self.scores.accuracy:.3f}{spread} UAR {self.scores.uar:.3f} "
                 f"top {self.top_class} {self.top_share:.0%} ({self.seconds} s)")
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "feature_set": self.feature_set, "model": self.model.value, "normalize_by": self.normalize_by.value,
+            "feature_set": self.feature_set, "model": self.model.value, "params": self.params,
+            "normalize_by": self.normalize_by.value,
             "trained_on": self.trained_on, "tested_on": self.tested_on, "protocol": self.protocol,
             "accuracy": self.scores.accuracy, "uar": self.scores.uar, "fold_spread": self.fold_spread,
             "top_class": self.top_class, "top_share": self.top_share, "n": self.scores.n, "seconds": self.seconds,
@@ -201,7 +208,7 @@ class CorpusTable:
         rows = []
         for c in self.cells:
             spread = f" ± {c.fold_spread:.3f}" if c.fold_spread is not None else ""
-            rows.append(f"| {c.feature_set} | {c.model.value} | {c.normalize_by.value} | {c.trained_on} | {c.tested_on} "
+            rows.append(f"| {c.feature_set} | {c.model_text} | {c.normalize_by.value} | {c.trained_on} | {c.tested_on} "
                         f"| {c.protocol} | {c.scores.accuracy:.3f}{spread} | {c.scores.uar:.3f} "
                         f"| {c.top_class} {c.top_share:.0%} |")
         return head + "\n".join(rows) + "\n"
@@ -220,14 +227,14 @@ def corpus_table(
     store: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     corpora: Sequence[str] | None = None,
-    grid: Sequence[Sequence[str]] = CORPUS_GRID,
+    grid: Sequence[Sequence[Any]] = CORPUS_GRID,
     normalizations: Sequence[str | NormalizeBy] = (NormalizeBy.NONE, NormalizeBy.ACTOR),
     cross_normalizations: Sequence[str | NormalizeBy] = (NormalizeBy.CORPUS,),
     folds: int = 5,
     seed: int = 0,
     echo: Callable[[str], None] = print,
 ) -> CorpusTable:
-    """Each (feature set, model) of ``grid`` trained on each corpus alone and on all of them,
+    """Each (feature set, model[, parameters]) of ``grid`` trained on each corpus alone and on all of them,
     tested by speaker on each corpus and across corpora, under each normalization.
 
     Args:
@@ -240,14 +247,15 @@ def corpus_table(
             --normalize-by batch`` does to a batch from one source).
     """
     cells = []
-    for fset in dict.fromkeys(f for f, _ in grid):
+    for fset in dict.fromkeys(g[0] for g in grid):
         data = load_labelled(store, fset)
         names = list(corpora) if corpora is not None else sorted(set(data.corpora.tolist()) - {""})
         data = data.select(np.isin(data.corpora, names))
         trainings = [(c, [c]) for c in names] + ([("+".join(names), names)] if len(names) > 1 else [])
         labels = label_order(data.y)
-        for model_name in [m for f, m in grid if f == fset]:
+        for _, model_name, *rest in [g for g in grid if g[0] == fset]:
             model = choose(ModelName, model_name, "model")
+            params: dict[str, Any] = dict(rest[0]) if rest else {}
             extra = [n for n in cross_normalizations if n not in normalizations]
             for norm in (choose(NormalizeBy, n, "normalize_by") for n in [*normalizations, *extra]):
                 for trained_name, trained in trainings:
@@ -259,18 +267,18 @@ def corpus_table(
                         if test in trained:
                             part = data.select(train_mask)
                             r = cross_validate(part.store, model=model, cv=CVProtocol.ACTOR, folds=folds, seed=seed,
-                                               normalize_by=norm, data=part, test_corpus=test)
+                                               normalize_by=norm, data=part, test_corpus=test, params=params)
                             scores, spread, protocol = r.by_corpus[test], r.std["accuracy"], "by speaker"
                         else:
                             clf, _ = fit_classifier(data, np.flatnonzero(train_mask), model=model, normalize_by=norm,
-                                                    seed=seed, labels=labels)
+                                                    seed=seed, labels=labels, params=params)
                             # Only the emotions the training corpora have: a model never shown "calm"
                             # is not scored on it.
                             rows = np.flatnonzero((data.corpora == test) & np.isin(data.y, data.y[train_mask]))
                             scores = score(data.y[rows], predict_rows(clf, data, rows), labels)
                             spread, protocol = None, "cross-corpus"
                         top, share = _top(scores)
-                        cell = CorpusCell(fset, model, norm, trained_name, test, protocol, scores, spread, top, share,
+                        cell = CorpusCell(fset, model, params, norm, trained_name, test, protocol, scores, spread, top, share,
                                           round(time.perf_counter() - t0, 1))
                         cells.append(cell)
                         echo(cell.line())

@@ -125,7 +125,7 @@ def test_late_fusion_averages_one_model_per_part(tmp_path: Path) -> None:
     fused = clf.estimator_
     assert isinstance(fused, BlockFusion) and fused.blocks_ == [(0, 658), (658, 1682)]
     Xs = clf.scaler_.transform(X)
-    members = [LogisticRegression(C=0.05, tol=1e-3, max_iter=5000, class_weight="balanced", random_state=0)
+    members = [LogisticRegression(C=0.01, tol=1e-3, max_iter=5000, class_weight="balanced", random_state=0)
                .fit(Xs[:, a:b], np.searchsorted(clf.labels_, TRAIN.y)) for a, b in fused.blocks_]
     Xts = clf.scaler_.transform(Xt)
     expected = np.mean([m.predict_proba(Xts[:, a:b]) for m, (a, b) in zip(members, fused.blocks_)], axis=0)

@@ -93,8 +93,10 @@ def _ensemble(seed: int, params: Mapping[str, Any]) -> Any:
 def _fusion(seed: int, params: Mapping[str, Any]) -> Any:
     from .fusion import BlockFusion
 
+    # C = 0.01, the strongest regularization tried (0.01, 0.05, 0.2): best or within 0.6 points of
+    # the best on every two-corpus and cross-corpus protocol, the closest proxies to unseen corpora.
     member = params.get("member", "logreg")
-    return BlockFusion(get_spec(member).make(seed, params.get(member, {"C": params.get("C", 0.05)})),
+    return BlockFusion(get_spec(member).make(seed, params.get(member, {"C": params.get("C", 0.01)})),
                        blocks=[tuple(b) for b in params.get("blocks", ())])
 
 
