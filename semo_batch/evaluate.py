@@ -210,5 +210,6 @@ def cross_validate(
         + (f" (+{data.n_augmented} speed-perturbed rows for training)" if augmented and data.n_augmented else "")
         + (f"; testing {test_corpus} speakers only, the other corpora always in training" if test_corpus else "")
     )
+    predicted = np.asarray(labels, dtype=object)[np.nan_to_num(proba, nan=-1.0).argmax(axis=1)]
     return CVResult(protocol=protocol, folds=per_fold, labels=labels, confusion_matrix=pooled.tolist(),
-                    by_corpus=by_corpus)
+                    by_corpus=by_corpus, predictions={data.paths[i]: predicted[i] for i in np.flatnonzero(tested)})

@@ -44,11 +44,12 @@ _ALLOWED: dict[str, set[str]] = {
               "augmented", "balance_corpora"},
     "evaluate": {"store", "model_dir", "cv", "folds", "model", "feature_set", "seed", "normalize_by", "params",
                  "output", "grid", "augmented", "test_corpus", "balance_corpora"},
-    "corpus_table": {"store", "corpora", "grid", "normalizations", "cross_normalizations", "folds", "seed", "output"},
+    "corpus_table": {"store", "corpora", "grid", "normalizations", "cross_normalizations", "folds", "seed", "output",
+                     "crema_d_perceived"},
     "robustness": {"model_dir", "channels", "jobs", "output"},
     "predict": {"inputs", "model_dir", "output", "jobs", "normalize_by", "max_duration"},
 }
-_PATH_KEYS = {"inputs", "store", "model_dir", "output", "labels"}
+_PATH_KEYS = {"inputs", "store", "model_dir", "output", "labels", "crema_d_perceived"}
 
 
 def _resolve(value: Any, base: Path) -> Any:
@@ -112,6 +113,7 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
     """Run the sections of a job file in pipeline order; returns each section's result."""
     from .evaluate import cross_validate, evaluate
     from .featurize import featurize
+    from .naming import read_crema_d_perceived
     from .plots import save_model_figures
     from .predict import predict_to_csv
     from .results import corpus_table, results_table
@@ -179,6 +181,8 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
     if "corpus_table" in job:
         kw = {"store": store} | job["corpus_table"]
         output = kw.pop("output", None)
+        if "crema_d_perceived" in kw:
+            kw["listeners"] = {"crema-d": read_crema_d_perceived(kw.pop("crema_d_perceived"))}
         table = corpus_table(**{k: v for k, v in kw.items() if v is not None}, echo=echo)
         _write_outputs(output, table.to_dict(), table.markdown)
         results["corpus_table"] = table

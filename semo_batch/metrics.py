@@ -137,6 +137,8 @@ class CVResult:
     labels: list[str]
     confusion_matrix: list[list[int]]
     by_corpus: dict[str, Scores] = dataclasses.field(default_factory=dict)
+    #: The out-of-fold prediction of every tested file (path -> label); not serialized.
+    predictions: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def mean(self) -> dict[str, float]:

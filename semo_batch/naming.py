@@ -68,6 +68,7 @@ __all__ = [
     "RavdessFields",
     "RAVDESS_COLUMNS",
     "parse_ravdess",
+    "read_crema_d_perceived",
     "FileLabel",
     "Scheme",
     "SCHEMES",
@@ -260,6 +261,28 @@ def _parse_crema_d(path: str) -> FileLabel | None:
         corpus_emotion=emotion,
         text=sentence,
     )
+
+
+#: CREMA-D's listener votes (``perceived.csv``, ``voice_vote``) -> label.
+_CREMA_VOTES = {"A": "angry", "D": "disgust", "F": "fearful", "H": "happy", "N": "neutral", "S": "sad"}
+
+
+def read_crema_d_perceived(path: str | os.PathLike[str]) -> dict[str, str]:
+    """What CREMA-D's listeners heard (audio only): file stem -> label, from its ``perceived.csv``
+    (``file,voice_vote,voice_level``).  Files whose vote is tied between emotions (``A:N``)
+    are left out.
+
+    Raises:
+        ConfigError: the file cannot be read or lacks those columns.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{path}: cannot read CREMA-D listener votes ({type(exc).__name__}: {exc})") from None
+    if rows and not {"file", "voice_vote"} <= set(rows[0]):
+        raise ConfigError(f"{path}: expected the columns file,voice_vote[,voice_level] of CREMA-D's perceived.csv")
+    return {r["file"]: _CREMA_VOTES[r["voice_vote"]] for r in rows if r.get("voice_vote") in _CREMA_VOTES}
 
 
 _TESS_NAME = re.compile(r"^(OAF|YAF)_([a-z]+)_([a-z_]+)$", re.IGNORECASE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -174,6 +174,7 @@ class CorpusCell:
     top_class: str
     top_share: float
     seconds: float
+    agreement: float | None = None
 
     @property
     def model_text(self) -> str:
@@ -182,9 +183,10 @@ class CorpusCell:
 
     def line(self) -> str:
         spread = f" ± {self.fold_spread:.3f}" if self.fold_spread is not None else ""
+        heard = f" listeners {self.agreement:.3f}" if self.agreement is not None else ""
         return (f"{self.feature_set:11s} {self.model_text:15s} norm={self.normalize_by.value:6s} "
                 f"train={self.trained_on:15s} test={self.tested_on:8s} {self.protocol:12s} "
-                f"acc {self.scores.accuracy:.3f}{spread} UAR {self.scores.uar:.3f} "
+                f"acc {self.scores.accuracy:.3f}{spread} UAR {self.scores.uar:.3f}{heard} "
                 f"top {self.top_class} {self.top_share:.0%} ({self.seconds} s)")
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,6 +196,7 @@ class CorpusCell:
             "trained_on": self.trained_on, "tested_on": self.tested_on, "protocol": self.protocol,
             "accuracy": self.scores.accuracy, "uar": self.scores.uar, "fold_spread": self.fold_spread,
             "top_class": self.top_class, "top_share": self.top_share, "n": self.scores.n, "seconds": self.seconds,
+            "agreement": self.agreement,
         }
 
 
@@ -203,18 +206,28 @@ class CorpusTable:
 
     @property
     def markdown(self) -> str:
-        head = ("| features | model | norm. | trained on | tested on | protocol | accuracy | UAR | most common prediction |\n"
-                "|---|---|---|---|---|---|---|---|---|\n")
+        head = ("| features | model | norm. | trained on | tested on | protocol | accuracy | UAR "
+                "| agreement with listeners | most common prediction |\n"
+                "|---|---|---|---|---|---|---|---|---|---|\n")
         rows = []
         for c in self.cells:
             spread = f" ± {c.fold_spread:.3f}" if c.fold_spread is not None else ""
             rows.append(f"| {c.feature_set} | {c.model_text} | {c.normalize_by.value} | {c.trained_on} | {c.tested_on} "
                         f"| {c.protocol} | {c.scores.accuracy:.3f}{spread} | {c.scores.uar:.3f} "
-                        f"| {c.top_class} {c.top_share:.0%} |")
+                        f"| {'-' if c.agreement is None else f'{c.agreement:.3f}'} | {c.top_class} {c.top_share:.0%} |")
         return head + "\n".join(rows) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
         return {"cells": [c.to_dict() for c in self.cells], "markdown": self.markdown}
+
+
+def _agreement(predicted: Mapping[str, str], heard: Mapping[str, str] | None) -> float | None:
+    """Share of the predicted files that listeners heard as the predicted label."""
+    if not heard:
+        return None
+    pairs = [(label, heard[stem]) for path, label in predicted.items()
+             if (stem := os.path.splitext(os.path.basename(path))[0]) in heard]
+    return float(np.mean([a == b for a, b in pairs])) if pairs else None
 
 
 def _top(scores: Scores) -> tuple[str, float]:
@@ -232,6 +245,7 @@ def corpus_table(
     cross_normalizations: Sequence[str | NormalizeBy] = (NormalizeBy.CORPUS,),
     folds: int = 5,
     seed: int = 0,
+    listeners: Mapping[str, Mapping[str, str]] | None = None,
     echo: Callable[[str], None] = print,
 ) -> CorpusTable:
     """Each (feature set, model[, parameters]) of ``grid`` trained on each corpus alone and on all of them,
@@ -245,6 +259,9 @@ def corpus_table(
         cross_normalizations: for the cross-corpus cells only, say ``corpus`` (each training
             corpus z-scored as a whole, the test corpus as a whole: what ``predict
             --normalize-by batch`` does to a batch from one source).
+        listeners: corpus -> (file stem -> the label listeners heard), e.g. CREMA-D's
+            ``perceived.csv`` (:func:`semo_batch.naming.read_crema_d_perceived`): each cell of
+            that corpus also gives the share of its predictions that agree with the listeners.
     """
     cells = []
     for fset in dict.fromkeys(g[0] for g in grid):
@@ -269,17 +286,21 @@ def corpus_table(
                             r = cross_validate(part.store, model=model, cv=CVProtocol.ACTOR, folds=folds, seed=seed,
                                                normalize_by=norm, data=part, test_corpus=test, params=params)
                             scores, spread, protocol = r.by_corpus[test], r.std["accuracy"], "by speaker"
+                            predicted = r.predictions
                         else:
                             clf, _ = fit_classifier(data, np.flatnonzero(train_mask), model=model, normalize_by=norm,
                                                     seed=seed, labels=labels, params=params)
                             # Only the emotions the training corpora have: a model never shown "calm"
                             # is not scored on it.
                             rows = np.flatnonzero((data.corpora == test) & np.isin(data.y, data.y[train_mask]))
-                            scores = score(data.y[rows], predict_rows(clf, data, rows), labels)
+                            proba = predict_rows(clf, data, rows)
+                            scores = score(data.y[rows], proba, labels)
                             spread, protocol = None, "cross-corpus"
+                            predicted = {data.paths[i]: labels[k] for i, k in zip(rows, proba.argmax(axis=1))}
                         top, share = _top(scores)
+                        heard = _agreement(predicted, (listeners or {}).get(test))
                         cell = CorpusCell(fset, model, params, norm, trained_name, test, protocol, scores, spread, top, share,
-                                          round(time.perf_counter() - t0, 1))
+                                          round(time.perf_counter() - t0, 1), heard)
                         cells.append(cell)
                         echo(cell.line())
     return CorpusTable(cells)

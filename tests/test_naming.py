@@ -391,3 +391,15 @@ def test_csv_other_mistakes_are_one_line_errors(tmp_path):
         read_labels_csv(write_csv(tmp_path / "l.csv", "path,emotion\na.wav,sad\n./a.wav,happy\n"))
     with pytest.raises(ConfigError, match=r"l\.csv:2: empty path$"):
         read_labels_csv(write_csv(tmp_path / "l.csv", "path,emotion\n,sad\n"))
+
+
+def test_crema_d_listener_votes(tmp_path):
+    from semo_batch.naming import read_crema_d_perceived
+
+    csv_path = tmp_path / "perceived.csv"
+    csv_path.write_text("file,voice_vote,voice_level\n1001_IEO_NEU_XX,N,69.1\n1001_IEO_HAP_HI,H,63.5\n1002_DFA_ANG_XX,A:N,50\n")
+    assert read_crema_d_perceived(csv_path) == {"1001_IEO_NEU_XX": "neutral", "1001_IEO_HAP_HI": "happy"}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,vote\nx,A\n")
+    with pytest.raises(ConfigError, match="expected the columns file,voice_vote"):
+        read_crema_d_perceived(bad)

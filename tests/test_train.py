@@ -129,7 +129,9 @@ def test_corpus_table_trains_on_each_corpus_and_both(store: Path, tmp_path: Path
     other = tmp_path / "other"
     write_store(other, corpus="tess", n_actors=5, seed=4)
     lines: list[str] = []
-    t = corpus_table([store, other], grid=[("emo", "logreg")], normalizations=["none"], echo=lines.append)
+    heard = {"tess": {"03-01-01-01-01-01-01": "neutral", "03-01-02-01-01-01-01": "angry"}}  # one right, one wrong
+    t = corpus_table([store, other], grid=[("emo", "logreg")], normalizations=["none"], listeners=heard,
+                     echo=lines.append)
     got = [(c.normalize_by.value, c.trained_on, c.tested_on, c.protocol) for c in t.cells]
     assert got == [
         ("none", "ravdess", "ravdess", "by speaker"), ("none", "ravdess", "tess", "cross-corpus"),
@@ -140,5 +142,6 @@ def test_corpus_table_trains_on_each_corpus_and_both(store: Path, tmp_path: Path
     ]
     assert len(lines) == 8 and all(c.scores.accuracy == 1.0 for c in t.cells)
     assert t.cells[3].scores.n == 80 and t.cells[3].fold_spread == 0.0
+    assert t.cells[3].agreement == 0.5 and t.cells[0].agreement is None
     assert t.cells[0].top_share == pytest.approx(20 / 160)  # every class predicted as often as it occurs
     assert "| emo | logreg | none | tess | ravdess | cross-corpus | 1.000 |" in t.markdown
