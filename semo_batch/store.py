@@ -40,6 +40,7 @@ from .layout import (
     FAILURE_SCHEMA,
     META_COLUMNS,
     META_KEY,
+    META_SCHEMA,
     ROW_COLUMNS,
     feature_schema,
     stamped,
@@ -256,6 +257,10 @@ class FeatureStore:
         # Newest chunk first: columns added by later versions (corpus, speaker) are read as
         # nulls from older chunks.
         lf = pl.scan_parquet(chunks[::-1], missing_columns="insert")
+        # A store whose every chunk predates a column: add it, empty.
+        present = set(lf.collect_schema().names())
+        lf = lf.with_columns(pl.lit(None, dtype=pl.Series(pa.nulls(0, f.type)).dtype).alias(f.name)
+                             for f in META_SCHEMA if f.name not in present)
         if not augmented:
             lf = lf.filter(pl.col("augment") == 1.0)
         lf = lf.sort("written_at").unique(subset=["path", "augment"], keep="last", maintain_order=True)
@@ -267,6 +272,7 @@ class FeatureStore:
             return lf.collect()
         except (pl.exceptions.PolarsError, OSError, pa.ArrowException) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            first = first if len(first) <= 200 else first[:200] + "..."
             raise StoreError(f"{self.path}: a chunk cannot be read ({type(exc).__name__}: {first})") from None
 
     def summary(self) -> StoreSummary:

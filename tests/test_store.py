@@ -276,3 +276,19 @@ def test_a_part_of_a_combined_set_is_read_from_its_rows(tmp_path):
     assert fs.source_for(EMO) == both and fs.source_for(whisper) == both and fs.source_for(SEED) == SEED
     data = load_labelled(fs, EMO)
     assert data.columns == names(EMO) and data.X.shape == (1, len(names(EMO))) and (data.X == 2.0).all()
+
+
+def test_a_store_from_before_the_corpus_columns_reads_its_speakers_from_the_actor(tmp_path):
+    from semo_batch.dataset import load_labelled
+
+    n = names(SEED)
+    table = _rows([("/data/Actor_07/03-01-05-01-01-01-07.wav", 1, 2.0)], n)
+    table = table.set_column(table.schema.get_field_index("emotion"), "emotion", pa.array(["angry"]))
+    table = table.set_column(table.schema.get_field_index("actor"), "actor", pa.array([7], pa.int16()))
+    fs = FeatureStore(tmp_path / "s")
+    chunk = fs.write_rows(table, SEED, n)
+    old = pq.read_table(chunk)
+    pq.write_table(old.drop_columns(["corpus", "speaker"]).replace_schema_metadata(old.schema.metadata), chunk)
+    assert "speaker" not in pq.read_schema(chunk).names
+    data = load_labelled(fs, SEED)
+    assert data.speakers.tolist() == ["ravdess:07"] and data.corpora.tolist() == ["ravdess"]
