@@ -87,6 +87,7 @@ def featurize(
     backend: BackendOpt = Backend.LOKY,
     scheduler: SchedulerOpt = None,
     augment: Annotated[str, typer.Option(help="Also store speed-perturbed copies for training, e.g. '0.9,1.1'.")] = "",
+    channel_copies: Annotated[int, typer.Option(help="Also store N copies through random channels (noise, phone, room).")] = 0,
     scheme: Annotated[Scheme, typer.Option(help="How labels are read from file names.")] = Scheme.AUTO,
     labels: Annotated[Path | None, typer.Option(help="A labels CSV: path,emotion[,speaker][,corpus].")] = None,
     quiet: QuietOpt = False,
@@ -97,7 +98,7 @@ def featurize(
 
     opts = _options("featurize", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend, scheduler=scheduler, follow_symlinks=follow_symlinks)
     summary = _run(_featurize, dirs, store, feature_set=feature_set, options=opts, force=force, strict=strict,
-                   augment=_run(parse_factors, augment), scheme=scheme, labels=labels)
+                   augment=_run(parse_factors, augment), channel_copies=channel_copies, scheme=scheme, labels=labels)
     _echo(summary.lines())
     _echo(summary.failure_lines(), err=True)
     if summary.failed:

@@ -192,6 +192,7 @@ def map_files_dask(
     scheduler: str | None,
     augment: tuple[float, ...] = (),
     channel: str | None = None,
+    channel_copies: int = 0,
     batch_files: int | None = None,
     window: int | None = None,
 ) -> Iterator[FileResult]:
@@ -235,7 +236,7 @@ def map_files_dask(
         def submit(batch: list[AudioFile]) -> Future:
             # An explicit key: the same files submitted twice (a split batch) must run again.
             return client.submit(
-                run_batch, batch, config, max_duration, augment, channel,
+                run_batch, batch, config, max_duration, augment, channel, channel_copies,
                 key=f"semo-extract-{run_id}-{next(seq)}", retries=1,
             )
 

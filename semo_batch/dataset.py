@@ -1,7 +1,7 @@
 """Labelled rows from the store, as arrays: features, labels, speakers, perturbed copies.
 
 :class:`LabelledData` is what training, evaluation and cross-validation work
-on.  Speakers and speed-perturbation factors are explicit arrays, never parsed
+on.  Speakers and perturbed copies (speed, channel) are explicit arrays, never parsed
 back out of strings.
 """
 
@@ -27,25 +27,26 @@ __all__ = ["LabelledData", "TrainingRows", "load_labelled", "label_order"]
 
 @dataclasses.dataclass(frozen=True)
 class TrainingRows:
-    """Rows to fit on: the chosen recordings and their speed-perturbed copies.
+    """Rows to fit on: the chosen recordings and their perturbed copies.
 
     Attributes:
         X: features [shape=(n, k)].
         y: label strings [shape=(n,)].
         groups: speaker (or normalization group) of each row [shape=(n,)].
-        factors: speed-perturbation factor of each row, 1.0 for the recordings [shape=(n,)].
+        copies: which copy each row is: ``""`` for the recording, ``"x0.9"`` for a speed
+            perturbation, ``"random:1"`` for a channel copy [shape=(n,)].
         corpora: corpus of each row [shape=(n,)].
     """
 
     X: np.ndarray
     y: np.ndarray
     groups: np.ndarray
-    factors: np.ndarray
+    copies: np.ndarray
     corpora: np.ndarray
 
     @property
     def n_augmented(self) -> int:
-        return int(np.count_nonzero(self.factors != 1.0))
+        return int(np.count_nonzero(self.copies != ""))
 
 
 @dataclasses.dataclass
@@ -62,9 +63,9 @@ class LabelledData:
         columns: the feature column names.
         config: the feature configuration.
         store: the store they came from.
-        aug_X: features of speed-perturbed copies [shape=(m, k)] (training only).
+        aug_X: features of perturbed copies [shape=(m, k)] (training only).
         aug_parent: index into the recordings of each copy's original [shape=(m,)].
-        aug_factor: each copy's speed factor [shape=(m,)].
+        aug_copy: which copy each is (``"x0.9"``, ``"random:1"``) [shape=(m,)].
     """
 
     X: np.ndarray
@@ -77,7 +78,7 @@ class LabelledData:
     corpora: np.ndarray = dataclasses.field(default_factory=lambda: np.array([], dtype=object))
     aug_X: np.ndarray | None = None
     aug_parent: np.ndarray | None = None
-    aug_factor: np.ndarray | None = None
+    aug_copy: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.corpora) != len(self.y):
@@ -107,27 +108,27 @@ class LabelledData:
         base: np.ndarray = g if g is not None else self.speakers
         idx = np.asarray(idx, dtype=np.int64)
         X, y, groups, corpora = self.X[idx], self.y[idx], base[idx], self.corpora[idx]
-        factors = np.ones(len(idx))
+        copies = np.full(len(idx), "", dtype=object)
         if augmented and self.n_augmented:
-            assert self.aug_X is not None and self.aug_parent is not None and self.aug_factor is not None
+            assert self.aug_X is not None and self.aug_parent is not None and self.aug_copy is not None
             sel = np.flatnonzero(np.isin(self.aug_parent, idx))
             parents = self.aug_parent[sel]
             X = np.vstack([X, self.aug_X[sel]])
             y = np.concatenate([y, self.y[parents]])
             groups = np.concatenate([groups, base[parents]])
             corpora = np.concatenate([corpora, self.corpora[parents]])
-            factors = np.concatenate([factors, self.aug_factor[sel]])
-        return TrainingRows(X=X, y=y, groups=groups, factors=factors, corpora=corpora)
+            copies = np.concatenate([copies, self.aug_copy[sel]])
+        return TrainingRows(X=X, y=y, groups=groups, copies=copies, corpora=corpora)
 
     def select(self, keep: np.ndarray) -> LabelledData:
         """The recordings where ``keep`` is true, with their perturbed copies (for training)."""
         keep = np.asarray(keep, dtype=bool)
         out = self.subset(keep)
         if self.n_augmented:
-            assert self.aug_X is not None and self.aug_parent is not None and self.aug_factor is not None
+            assert self.aug_X is not None and self.aug_parent is not None and self.aug_copy is not None
             new_index = np.cumsum(keep) - 1
             sel = keep[self.aug_parent]
-            out.aug_X, out.aug_parent, out.aug_factor = self.aug_X[sel], new_index[self.aug_parent[sel]], self.aug_factor[sel]
+            out.aug_X, out.aug_parent, out.aug_copy = self.aug_X[sel], new_index[self.aug_parent[sel]], self.aug_copy[sel]
         return out
 
     def subset(self, keep: np.ndarray) -> LabelledData:
@@ -174,7 +175,8 @@ def load_labelled(
     Args:
         store: a store, or several (their rows are put together: train on several corpora).
         speakers: keep only these speakers (``"ravdess:12"``; ``None``: all).
-        augmented: also load the speed-perturbed rows (for training only), if the stores have them.
+        augmented: also load the perturbed copies (speed, channel; for training only), if the
+            stores have them.
 
     Raises:
         StoreError: no labelled rows.
@@ -188,10 +190,11 @@ def load_labelled(
         lf = fs.scan(fs.source_for(config), augmented=augmented).filter(pl.col("emotion").is_not_null()).with_columns(_speaker_columns())
         if speakers is not None:
             lf = lf.filter(pl.col("speaker").is_in(list(speakers)))
-        frames.append(fs.collect(lf.select("path", "emotion", "speaker", "corpus", "augment", *columns)))
-    both = pl.concat(frames).unique(subset=["path", "augment"], keep="last", maintain_order=True)
+        frames.append(fs.collect(lf.select("path", "emotion", "speaker", "corpus", "augment", "channel", *columns)))
+    both = pl.concat(frames).unique(subset=["path", "augment", "channel"], keep="last", maintain_order=True)
     names = "; ".join(str(FeatureStore(s).path) if not isinstance(s, FeatureStore) else str(s.path) for s in stores)
-    df = both.filter(pl.col("augment") == 1.0)
+    original = (pl.col("augment") == 1.0) & (pl.col("channel") == "")
+    df = both.filter(original)
     if df.height == 0:
         raise StoreError(f"{names}: no labelled rows (file names with a parsed emotion) for feature set {config.name!r}")
     data = LabelledData(
@@ -204,11 +207,13 @@ def load_labelled(
         config=config,
         store=names,
     )
-    aug = both.filter(pl.col("augment") != 1.0)
+    aug = both.filter(~original)
     if aug.height:
         index = {p: i for i, p in enumerate(data.paths)}
         aug = aug.filter(pl.col("path").is_in(list(index)))
         data.aug_X = aug.select(columns).to_numpy().astype(np.float64)
         data.aug_parent = np.array([index[p] for p in aug["path"].to_list()], dtype=np.int64)
-        data.aug_factor = np.round(aug["augment"].to_numpy().astype(np.float64), 4)  # stored as float32
+        factors = np.round(aug["augment"].to_numpy().astype(np.float64), 4)  # stored as float32
+        data.aug_copy = np.array([c or f"x{f:g}" for f, c in zip(factors.tolist(), aug["channel"].to_list())],
+                                 dtype=object)
     return data

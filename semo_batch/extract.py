@@ -35,6 +35,8 @@ class FileResult:
         features: float32 [shape=(n_features,)] or ``None``.
         error: one-line reason (without the path) or ``None``.
         augmented: ``(factor, features)`` for each speed perturbation asked for.
+        channel_copies: ``(name, features)`` for each random channel copy asked for
+            (``"random:1"``, ...).
     """
 
     file: AudioFile
@@ -44,6 +46,7 @@ class FileResult:
     features: np.ndarray | None = None
     error: str | None = None
     augmented: list[tuple[float, np.ndarray]] = dataclasses.field(default_factory=list)
+    channel_copies: list[tuple[str, np.ndarray]] = dataclasses.field(default_factory=list)
 
 
 def perturb_speed(y: np.ndarray, sr: int, factor: float) -> np.ndarray:
@@ -73,7 +76,7 @@ def apply_channel(y: np.ndarray, sr: int, channel: str, path: str) -> np.ndarray
 
 def extract_file(
     file: AudioFile, config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...] = (),
-    channel: str | None = None,
+    channel: str | None = None, channel_copies: int = 0,
 ) -> FileResult:
     """Decode one file and compute its features (and those of its speed perturbations);
     never raises for a bad file.
@@ -81,6 +84,9 @@ def extract_file(
     Args:
         channel: pass the decoded audio through this channel change first (see
             :func:`apply_channel`): for the robustness suite.
+        channel_copies: also featurize this many copies through random channel changes
+            (noise, telephone, room, gain, codec; :func:`semo_batch.channels.random_channel`),
+            for training: a model that has heard other channels survives a new microphone.
     """
     try:
         st = os.stat(file.path)
@@ -101,10 +107,16 @@ def extract_file(
             v = features.extract(perturb_speed(y, config.sample_rate, factor), config)
             if np.isfinite(v).all():
                 extra.append((float(factor), v))
+        copies = []
+        for k in range(1, channel_copies + 1):
+            name = f"random:{k}"
+            v = features.extract(apply_channel(y, config.sample_rate, "random", f"{file.path}#{k}"), config)
+            if np.isfinite(v).all():
+                copies.append((name, v))
     except AudioError as exc:
         return FileResult(file, size, mtime_ns, meta, error=exc.reason)
     except MemoryError:
         return FileResult(file, size, mtime_ns, meta, error="out of memory while processing")
     except Exception as exc:  # a bug or an exotic file must not kill the batch
         return FileResult(file, size, mtime_ns, meta, error=f"unexpected {type(exc).__name__}: {exc}")
-    return FileResult(file, size, mtime_ns, meta, features=vec, augmented=extra)
+    return FileResult(file, size, mtime_ns, meta, features=vec, augmented=extra, channel_copies=copies)

@@ -147,27 +147,32 @@ def rows_table(
 ) -> pa.Table:
     """The successful results as store rows (:data:`~semo_batch.store.ROW_COLUMNS` + features).
 
-    A result with speed perturbations gives one row per version, told apart by the
-    ``augment`` column (1.0 for the recording itself).  ``labeller`` (default: every
+    A result with speed perturbations or channel copies gives one row per version, told
+    apart by the ``augment`` column (1.0 for the recording's own speed) and the ``channel``
+    column (``""`` for the recording as it is).  ``labeller`` (default: every
     file-name scheme) gives each file's label columns.
     """
     labeller = labeller or Labeller()
     labels = {id(r): labeller(r.file.path) for r in results if r.features is not None}
-    rows: list[tuple[FileResult, float, Any]] = [(r, 1.0, r.features) for r in results if r.features is not None]
-    rows += [(r, factor, vec) for r in results if r.features is not None for factor, vec in r.augmented]
+    ok = [r for r in results if r.features is not None]
+    rows: list[tuple[FileResult, float, str, Any]] = [(r, 1.0, "", r.features) for r in ok]
+    rows += [(r, factor, "", vec) for r in ok for factor, vec in r.augmented]
+    rows += [(r, 1.0, name, vec) for r in ok for name, vec in r.channel_copies]
     cols: dict[str, Any] = {
-        "path": [printable_path(r.file.path) for r, _, _ in rows],
-        "relpath": [printable_path(r.file.relpath) for r, _, _ in rows],
-        "root": [printable_path(r.file.root) for r, _, _ in rows],
-        "size": [r.size for r, _, _ in rows],
-        "mtime_ns": [r.mtime_ns for r, _, _ in rows],
-        "augment": [a for _, a, _ in rows],
+        "path": [printable_path(r.file.path) for r, _, _, _ in rows],
+        "relpath": [printable_path(r.file.relpath) for r, _, _, _ in rows],
+        "root": [printable_path(r.file.root) for r, _, _, _ in rows],
+        "size": [r.size for r, _, _, _ in rows],
+        "mtime_ns": [r.mtime_ns for r, _, _, _ in rows],
+        "augment": [a for _, a, _, _ in rows],
+        "channel": [c for _, _, c, _ in rows],
     }
     for key in ROW_COLUMNS:
         if key not in cols:
-            cols[key] = [labels[id(r)].get(key, r.meta.get(key)) for r, _, _ in rows]
+            cols[key] = [labels[id(r)].get(key, r.meta.get(key)) for r, _, _, _ in rows]
     table = pa.table({k: cols[k] for k in ROW_COLUMNS}) if rows else pa.table({k: pa.nulls(0) for k in ROW_COLUMNS})
-    matrix = np.stack([v for _, _, v in rows]).astype(np.float32, copy=False) if rows else np.zeros((0, len(feature_names)), np.float32)
+    matrix = (np.stack([v for _, _, _, v in rows]).astype(np.float32, copy=False) if rows
+              else np.zeros((0, len(feature_names)), np.float32))
     for j, name in enumerate(feature_names):
         table = table.append_column(name, pa.array(matrix[:, j]))
     return table
@@ -198,6 +203,7 @@ def featurize(
     strict: bool = False,
     chunk_files: int = CHUNK_FILES,
     augment: tuple[float, ...] = (),
+    channel_copies: int = 0,
     scheme: str | Scheme = Scheme.AUTO,
     labels: str | os.PathLike[str] | None = None,
 ) -> FeaturizeSummary:
@@ -217,6 +223,8 @@ def featurize(
         strict: stop at the first failed file (raising :class:`AudioError`) instead of recording it.
         augment: speed-perturbation factors (e.g. ``(0.9, 1.1)``) also featurized and
             stored as extra rows for training (see :func:`semo_batch.extract.perturb_speed`).
+        channel_copies: also store this many copies of each file through random channel
+            changes (noise, telephone, room, gain, codec), for training only.
         scheme: how labels are read from file names (:class:`~semo_batch.naming.Scheme`; ``auto``
             knows RAVDESS, CREMA-D, TESS, EmoDB and SAVEE).
         labels: a labels CSV (``path,emotion[,speaker][,corpus]``) for any other corpus; the
@@ -240,7 +248,9 @@ def featurize(
     for a in augment:
         if not 0.5 <= a <= 2.0:
             raise ConfigError(f"augmentation factors must lie between 0.5 and 2.0; got {a:g}")
-    wanted = (1.0, *augment)
+    if not isinstance(channel_copies, int) or not 0 <= channel_copies <= 8:
+        raise ConfigError(f"channel_copies must be a whole number from 0 to 8; got {channel_copies!r}")
+    wanted = [(1.0, ""), *((a, "") for a in augment), *((1.0, f"random:{k}") for k in range(1, channel_copies + 1))]
     with fs:
         todo = files
         if not force:
@@ -249,7 +259,7 @@ def featurize(
             for f in files:
                 try:
                     st = os.stat(f.path)
-                    keys = [(printable_path(f.path), int(st.st_size), int(st.st_mtime_ns), a) for a in wanted]
+                    keys = [(printable_path(f.path), int(st.st_size), int(st.st_mtime_ns), a, c) for a, c in wanted]
                 except OSError:
                     keys = []
                 if not keys or any(k not in have for k in keys):
@@ -277,7 +287,7 @@ def featurize(
             last_flush = time.monotonic()
 
         finished = 0
-        results = map_files(todo, config, options, augment=augment)
+        results = map_files(todo, config, options, augment=augment, channel_copies=channel_copies)
         try:
             with _ctrl_c_requests_stop() as stop:
                 for res in results:

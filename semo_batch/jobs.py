@@ -39,7 +39,7 @@ SECTIONS = ("job", "featurize", "train", "evaluate", "corpus_table", "robustness
 _ALLOWED: dict[str, set[str]] = {
     "job": {"name", "description"},
     "featurize": {"inputs", "store", "feature_set", "jobs", "force", "max_duration", "follow_symlinks", "backend",
-                  "augment", "scheme", "labels"},
+                  "augment", "channel_copies", "scheme", "labels"},
     "train": {"store", "model_dir", "model", "feature_set", "split", "seed", "test_size", "normalize_by", "params",
               "augmented", "balance_corpora"},
     "evaluate": {"store", "model_dir", "cv", "folds", "model", "feature_set", "seed", "normalize_by", "params",

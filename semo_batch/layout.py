@@ -42,6 +42,7 @@ META_SCHEMA = pa.schema(
         ("corpus", pa.string()),
         ("speaker", pa.string()),
         ("augment", pa.float32()),
+        ("channel", pa.string()),
         ("feature_set", pa.string()),
         ("fingerprint", pa.string()),
         ("written_at", pa.timestamp("us", tz="UTC")),

@@ -57,6 +57,7 @@ def map_files(
     *,
     augment: tuple[float, ...] = (),
     channel: str | None = None,
+    channel_copies: int = 0,
 ) -> Iterator[FileResult]:
     """Extract features for ``files`` in parallel; yields one result per file, in input order.
 
@@ -66,6 +67,7 @@ def map_files(
         augment: speed-perturbation factors to featurize as well (see
             :func:`semo_batch.extract.perturb_speed`).
         channel: a channel change applied to each file first (:func:`semo_batch.extract.apply_channel`).
+        channel_copies: random channel copies to featurize as well (for training).
     """
     if not files:
         return
@@ -74,7 +76,7 @@ def map_files(
 
         yield from map_files_dask(
             files, config, jobs=options.jobs, max_duration=options.max_duration, scheduler=options.scheduler,
-            augment=augment, channel=channel,
+            augment=augment, channel=channel, channel_copies=channel_copies,
         )
         return
     n_jobs = min(resolve_jobs(options.jobs), len(files))
@@ -84,11 +86,14 @@ def map_files(
         # One BLAS thread, as in a worker, so jobs=1 and jobs=N give bit-identical rows.
         for f in files:
             with threadpool_limits(1):
-                res = run_file(f, config, options.max_duration, augment, worker=False, channel=channel)
+                res = run_file(f, config, options.max_duration, augment, worker=False, channel=channel,
+                               channel_copies=channel_copies)
             yield res
         return
     import joblib
 
     with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
         par: Any = joblib.Parallel(n_jobs=n_jobs, return_as="generator", batch_size="auto", pre_dispatch="4 * n_jobs")
-        yield from par(joblib.delayed(run_file)(f, config, options.max_duration, augment, True, channel) for f in files)
+        yield from par(
+            joblib.delayed(run_file)(f, config, options.max_duration, augment, True, channel, channel_copies) for f in files
+        )

@@ -217,13 +217,13 @@ class FeatureStore:
         except (KeyError, ValueError, OSError, pa.ArrowException) as exc:
             raise StoreError(f"{chunk}: not a semo-batch feature chunk ({exc})") from None
 
-    def existing_keys(self, config: FeatureConfig) -> set[tuple[str, int, int, float]]:
-        """``(path, size, mtime_ns, augment)`` of every row already stored for ``config``."""
+    def existing_keys(self, config: FeatureConfig) -> set[tuple[str, int, int, float, str]]:
+        """``(path, size, mtime_ns, augment, channel)`` of every row already stored for ``config``."""
         chunks = self._chunks(self.dataset_dir(config))
         if not chunks:
             return set()
-        df = self.collect(pl.scan_parquet(chunks).select("path", "size", "mtime_ns", "augment"))
-        return {(p, s, m, round(float(a), 4)) for p, s, m, a in df.iter_rows()}
+        df = self.collect(self.scan(config, augmented=True, newest=False).select("path", "size", "mtime_ns", "augment", "channel"))
+        return {(p, s, m, round(float(a), 4), c) for p, s, m, a, c in df.iter_rows()}
 
     def source_for(self, config: FeatureConfig) -> FeatureConfig:
         """The stored configuration that holds ``config``'s columns: itself, or a combined set
@@ -236,12 +236,13 @@ class FeatureStore:
                 return stored
         return config
 
-    def scan(self, config: FeatureConfig, *, augmented: bool = False) -> pl.LazyFrame:
-        """Lazy rows of one configuration, newest row per path (and augmentation).
+    def scan(self, config: FeatureConfig, *, augmented: bool = False, newest: bool = True) -> pl.LazyFrame:
+        """Lazy rows of one configuration, newest row per path (and copy).
 
         Args:
-            augmented: include the speed-perturbed rows (``augment != 1``), which only
-                training should see.
+            augmented: include the speed-perturbed and channel-changed copies (``augment != 1``
+                or ``channel != ""``), which only training should see.
+            newest: keep only the newest row per file and copy (``False``: every row).
 
         Raises:
             StoreError: when the store holds no rows for ``config``; the message
@@ -261,10 +262,13 @@ class FeatureStore:
         present = set(lf.collect_schema().names())
         lf = lf.with_columns(pl.lit(None, dtype=pl.Series(pa.nulls(0, f.type)).dtype).alias(f.name)
                              for f in META_SCHEMA if f.name not in present)
+        lf = lf.with_columns(pl.col("channel").fill_null(""))  # "": as recorded
         if not augmented:
-            lf = lf.filter(pl.col("augment") == 1.0)
-        lf = lf.sort("written_at").unique(subset=["path", "augment"], keep="last", maintain_order=True)
-        return lf.sort("path", "augment")
+            lf = lf.filter((pl.col("augment") == 1.0) & (pl.col("channel") == ""))
+        if not newest:
+            return lf
+        lf = lf.sort("written_at").unique(subset=["path", "augment", "channel"], keep="last", maintain_order=True)
+        return lf.sort("path", "augment", "channel")
 
     def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
         """Run a scan of this store's chunks; a damaged chunk becomes a one-line :class:`StoreError`."""

@@ -55,7 +55,7 @@ def fit_classifier(
     )
     t = data.training_rows(rows, norm, augmented=augmented)
     weights = corpus_weights(t.corpora) if balance_corpora else None
-    clf.fit(t.X, t.y, groups=t.groups, factors=t.factors if t.n_augmented else None,
+    clf.fit(t.X, t.y, groups=t.groups, copies=t.copies if t.n_augmented else None,
             labels=labels or label_order(data.y), sample_weight=weights)
     return clf, t.n_augmented
 

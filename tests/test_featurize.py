@@ -247,3 +247,23 @@ def test_no_numba_cache_files(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"  # none is imported by the parent either
     assert list(cache.rglob("*")) == []
+
+
+def test_channel_copies_are_stored_apart_and_skipped_next_time(corpus, tmp_path):
+    store = tmp_path / "store"
+    s = featurize([corpus], store, feature_set="seed", augment=(0.9,), channel_copies=1, options=RunOptions(jobs=1))
+    fs = FeatureStore(store)
+    config = get_config("seed")
+    rows = fs.scan(config, augmented=True).collect()
+    per_file = rows.group_by("path").agg(pl.struct("augment", "channel").alias("copies"))
+    assert per_file.height == s.done
+    assert all(sorted((round(c["augment"], 4), c["channel"]) for c in copies) == [(0.9, ""), (1.0, ""), (1.0, "random:1")]
+               for copies in per_file["copies"].to_list())
+    assert fs.scan(config).collect().height == s.done  # the recordings alone, as predict and evaluate see them
+    again = featurize([corpus], store, feature_set="seed", augment=(0.9,), channel_copies=1, options=RunOptions(jobs=1))
+    assert again.skipped == s.done
+    other = featurize([corpus], tmp_path / "other", feature_set="seed", channel_copies=1, options=RunOptions(jobs=2))
+    a = rows.filter(pl.col("channel") == "random:1").sort("path").select(names(config))
+    b = FeatureStore(tmp_path / "other").scan(config, augmented=True).collect()
+    b = b.filter(pl.col("channel") == "random:1").sort("path").select(names(config))
+    assert other.done == s.done and a.equals(b)  # the same noise for the same file, whichever worker

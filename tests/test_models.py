@@ -76,10 +76,10 @@ def test_perturbed_copies_are_voices_of_their_own() -> None:
     X = np.vstack([TRAIN.X, TRAIN.X + 10.0])
     y = np.concatenate([TRAIN.y, TRAIN.y])
     groups = np.concatenate([TRAIN.speakers, TRAIN.speakers])
-    factors = np.repeat([1.0, 0.9], len(TRAIN.y))
-    keys = EmotionClassifier._voices(groups, factors)
+    copies = np.repeat(["", "x0.9"], len(TRAIN.y))
+    keys = EmotionClassifier._voices(groups, copies)
     assert len(set(keys.tolist())) == 2 * len(set(TRAIN.speakers.tolist()))
-    clf = _clf(normalize_by="actor").fit(X, y, groups=groups, factors=factors)
+    clf = _clf(normalize_by="actor").fit(X, y, groups=groups, copies=copies)
     np.testing.assert_allclose(clf.scaler_.mean_, 0.0, atol=1e-9)
 
 

@@ -189,7 +189,7 @@ def test_scan_keeps_the_newest_row_per_path(tmp_path):
     assert df["path"].to_list() == ["/data/a.wav", "/data/b.wav"]
     assert df["mtime_ns"].to_list() == [3, 1]
     assert df["mel_000"].to_list() == [3.0, 1.0]
-    assert fs.existing_keys(SEED) == {("/data/a.wav", 100, k, 1.0) for k in (1, 2, 3)} | {("/data/b.wav", 100, 1, 1.0)}
+    assert fs.existing_keys(SEED) == {("/data/a.wav", 100, k, 1.0, "") for k in (1, 2, 3)} | {("/data/b.wav", 100, 1, 1.0, "")}
 
 
 def test_write_nothing_writes_no_chunk(tmp_path):

@@ -28,7 +28,7 @@ def test_load_labelled_keeps_perturbed_copies_apart(store: Path) -> None:
     assert len(data) == 160 and data.n_augmented == 320
     rows = data.training_rows(np.arange(16), "none")
     assert len(rows.y) == 48 and rows.n_augmented == 32
-    assert set(rows.factors.tolist()) == {1.0, 0.9, 1.1}
+    assert set(rows.copies.tolist()) == {"", "x0.9", "x1.1"}
     assert set(rows.groups.tolist()) == {"ravdess:01"}  # actor 1's rows, perturbed copies included
     assert len(data.training_rows(np.arange(16), "none", augmented=False).y) == 16
 

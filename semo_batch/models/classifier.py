@@ -92,7 +92,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         y: ArrayLike,
         *,
         groups: ArrayLike | None = None,
-        factors: ArrayLike | None = None,
+        copies: ArrayLike | None = None,
         labels: Sequence[str] | None = None,
         sample_weight: ArrayLike | None = None,
     ) -> EmotionClassifier:
@@ -101,8 +101,9 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         Args:
             groups: the speaker (or other group) of each row; required with ``normalize_by``,
                 and used to hold whole speakers out for a network's validation set.
-            factors: the speed-perturbation factor of each row (1.0 for recordings as they
-                are); each perturbed copy of a speaker is normalized as a voice of its own.
+            copies: which copy of its recording each row is (``""`` for the recording, any
+                other key for a speed or channel copy); each copy of a speaker is normalized
+                as a voice of its own.
             labels: the label vocabulary in order (default: the sorted labels of ``y``).
             sample_weight: a weight per row (corpus balancing), on top of the model's own
                 class balancing.
@@ -126,7 +127,7 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         if norm is not NormalizeBy.NONE:
             if groups is None:
                 raise ModelError(f"normalize_by={norm.value!r} needs the group of every row")
-            Xn = normalize_groups(X, self._voices(groups, factors))
+            Xn = normalize_groups(X, self._voices(groups, copies))
         else:
             Xn = X
         self.scaler_ = Standardizer().fit(Xn)
@@ -144,12 +145,12 @@ class EmotionClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     @staticmethod
-    def _voices(groups: ArrayLike, factors: ArrayLike | None) -> np.ndarray:
-        """Normalization key per row: the group, and the perturbation factor when there is one."""
+    def _voices(groups: ArrayLike, copies: ArrayLike | None) -> np.ndarray:
+        """Normalization key per row: the group, and which copy the row is when there are copies."""
         g = np.asarray(groups, dtype=object)
-        if factors is None:
+        if copies is None:
             return g
-        keys = list(zip(g.tolist(), np.round(np.asarray(factors, dtype=np.float64), 4).tolist()))
+        keys = list(zip(g.tolist(), np.asarray(copies, dtype=object).tolist()))
         ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
         return np.array([ids[k] for k in keys], dtype=np.int64)
 
