@@ -15,7 +15,7 @@ JOBS = sorted((Path(__file__).resolve().parents[1] / "jobs").glob("*.toml"))
 def test_the_shipped_jobs_exist() -> None:
     names = {p.stem for p in JOBS}
     assert {"seed-notebook", "speaker-independent", "default-model", "default-model-normalized", "results-table",
-            "corpora-table", "robustness"} <= names
+            "corpora-table", "robustness", "robustness-no-channel-copies"} <= names
 
 
 @pytest.mark.parametrize("path", JOBS, ids=[p.stem for p in JOBS])
@@ -72,4 +72,5 @@ def test_the_bundled_models_jobs_train_what_ships() -> None:
         assert job["featurize"]["feature_set"] == "emo+whisper" and job["train"]["split"] == "none"
         assert [Path(p).name for p in job["featurize"]["inputs"]] == ["ravdess-speech", "crema-d"]
         assert "/semo_batch/" not in job["train"]["model_dir"]  # jobs write to out/, never into the package
+        assert job["featurize"]["channel_copies"] == 1 and job["featurize"]["augment"] == [0.9, 1.1]
     assert "normalize_by" not in plain["train"] and normalized["train"]["normalize_by"] == "actor"
