@@ -53,7 +53,7 @@ def sizes(request: pytest.FixtureRequest) -> corpus.Sizes:
 @pytest.fixture(scope="session", autouse=True)
 def _like_a_worker() -> Iterator[None]:
     """One BLAS thread and glibc's allocator tuned, as in every featurize worker."""
-    from semo_batch.parallel import tune_process
+    from semo_batch.workers import tune_process
 
     tune_process()
     try:

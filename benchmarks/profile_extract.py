@@ -30,7 +30,7 @@ import corpus
 from semo_batch.config import get_config
 from semo_batch.discover import AudioFile
 from semo_batch.extract import extract_file
-from semo_batch.parallel import tune_process
+from semo_batch.workers import tune_process
 
 
 def _name(func: tuple[str, int, str]) -> str:

@@ -51,7 +51,7 @@ from workloads import (
     predict_workload,
 )
 
-from semo_batch.parallel import tune_process
+from semo_batch.workers import tune_process
 
 _FEATURIZE_CODE = (
     "import sys\n"
