@@ -18,7 +18,6 @@ from .choices import Backend, CVProtocol, FeatureSet, ModelName, NormalizeBy, Sc
 from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
 app = typer.Typer(name="semo-batch", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Batch speech emotion classification: featurize folders into a Parquet store, train, evaluate, predict.")
 

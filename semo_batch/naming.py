@@ -1,4 +1,9 @@
-"""File-name schemes, a labels CSV, and the label vocabulary.
+"""File-name schemes: what a file's name says about its recording.
+
+The vocabulary (:data:`EMOTIONS`, :class:`FileLabel`, :class:`Scheme`) lives in
+:mod:`semo_batch.labels` and the label files (a labels CSV, CREMA-D's listener
+votes) in :mod:`semo_batch.labelfiles`; this module re-exports both, so that
+``semo_batch.naming`` is the one place to import labels from.
 
 Every labelled file becomes a :class:`FileLabel`: the corpus, a corpus-qualified
 speaker (``"ravdess:12"``, ``"crema-d:1001"``, ``"tess:OAF"``, ``"emodb:03"``,
@@ -52,15 +57,14 @@ returns every field of the name (:class:`RavdessFields`, the store's columns).
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import enum
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TypedDict
 
 from .errors import ConfigError
+from .labelfiles import read_crema_d_perceived, read_labels_csv
+from .labels import EMOTION_SYNONYMS, EMOTIONS, SCHEMES, FileLabel, Scheme
 
 __all__ = [
     "EMOTIONS",
@@ -76,33 +80,6 @@ __all__ = [
     "read_labels_csv",
 ]
 
-#: The 8 RAVDESS emotions, in the order of their codes 01..08.
-EMOTIONS: tuple[str, ...] = (
-    "neutral",
-    "calm",
-    "happy",
-    "sad",
-    "angry",
-    "fearful",
-    "disgust",
-    "surprised",
-)
-
-#: Other spellings of the labels accepted in a labels CSV (lower case).
-EMOTION_SYNONYMS: Mapping[str, str] = {
-    "neutrality": "neutral",
-    "calmness": "calm",
-    "happiness": "happy",
-    "joy": "happy",
-    "sadness": "sad",
-    "anger": "angry",
-    "fear": "fearful",
-    "afraid": "fearful",
-    "disgusted": "disgust",
-    "surprise": "surprised",
-    "pleasant_surprise": "surprised",
-    "pleasant surprise": "surprised",
-}
 
 _MODALITY = {1: "audio-video", 2: "video-only", 3: "audio-only"}
 _VOCAL = {1: "speech", 2: "song"}
@@ -167,48 +144,6 @@ def parse_ravdess(name: str) -> RavdessFields | None:
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class FileLabel:
-    """What a file's name (or a labels CSV) says about the recording.
-
-    Attributes:
-        corpus: the corpus, a :class:`Scheme` value (``"crema-d"``) or, from a
-            labels CSV, its ``corpus`` column.
-        speaker: ``"<corpus>:<speaker code>"``, unique across corpora.
-        emotion: one of :data:`EMOTIONS`, or ``None`` when the file is
-            unlabelled or its emotion has no counterpart (EmoDB's boredom).
-        sex: ``"male"``, ``"female"``, or ``None`` when not known from the name.
-        corpus_emotion: the emotion as the corpus spells it (``"ANG"``, ``"L"``,
-            ``"ps"``), so that nothing is lost where ``emotion`` is ``None``;
-            ``None`` for an unlabelled CSV row.
-        text: what was said, as the corpus codes it (RAVDESS ``kids``/``dogs``,
-            CREMA-D ``DFA``, TESS's word, EmoDB ``a01``), or ``None``.
-    """
-
-    corpus: str
-    speaker: str
-    emotion: str | None
-    sex: str | None = None
-    corpus_emotion: str | None = None
-    text: str | None = None
-
-
-class Scheme(str, enum.Enum):
-    """How a file's labels are found: from its name, or from a labels CSV."""
-
-    #: Each file-name scheme in turn; the first that parses wins.
-    AUTO = "auto"
-    RAVDESS = "ravdess"
-    CREMA_D = "crema-d"
-    TESS = "tess"
-    EMODB = "emodb"
-    SAVEE = "savee"
-    #: A labels CSV (:func:`read_labels_csv`); a name alone says nothing.
-    CSV = "csv"
-
-
-#: The scheme names, as a CLI or job file spells them.
-SCHEMES: tuple[str, ...] = tuple(s.value for s in Scheme)
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -262,27 +197,6 @@ def _parse_crema_d(path: str) -> FileLabel | None:
         text=sentence,
     )
 
-
-#: CREMA-D's listener votes (``perceived.csv``, ``voice_vote``) -> label.
-_CREMA_VOTES = {"A": "angry", "D": "disgust", "F": "fearful", "H": "happy", "N": "neutral", "S": "sad"}
-
-
-def read_crema_d_perceived(path: str | os.PathLike[str]) -> dict[str, str]:
-    """What CREMA-D's listeners heard (audio only): file stem -> label, from its ``perceived.csv``
-    (``file,voice_vote,voice_level``).  Files whose vote is tied between emotions (``A:N``)
-    are left out.
-
-    Raises:
-        ConfigError: the file cannot be read or lacks those columns.
-    """
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(f"{path}: cannot read CREMA-D listener votes ({type(exc).__name__}: {exc})") from None
-    if rows and not {"file", "voice_vote"} <= set(rows[0]):
-        raise ConfigError(f"{path}: expected the columns file,voice_vote[,voice_level] of CREMA-D's perceived.csv")
-    return {r["file"]: _CREMA_VOTES[r["voice_vote"]] for r in rows if r.get("voice_vote") in _CREMA_VOTES}
 
 
 _TESS_NAME = re.compile(r"^(OAF|YAF)_([a-z]+)_([a-z_]+)$", re.IGNORECASE)
@@ -431,90 +345,3 @@ def parse_name(path: str | os.PathLike[str], scheme: Scheme | str = Scheme.AUTO)
         if label is not None:
             return label
     return None
-
-
-_CSV_REQUIRED = ("path", "emotion")
-_CSV_OPTIONAL = ("speaker", "corpus")
-_CSV_HEADER = "path,emotion[,speaker][,corpus]"
-_CSV_EMOTIONS = {**{e: e for e in EMOTIONS}, **EMOTION_SYNONYMS}
-
-
-def read_labels_csv(path: str | os.PathLike[str]) -> dict[str, FileLabel]:
-    """Labels of the files of any corpus, from a CSV with a header row.
-
-    The header is ``path,emotion[,speaker][,corpus]`` (any order, any case).
-    ``emotion`` is one of :data:`EMOTIONS` or a synonym in
-    :data:`EMOTION_SYNONYMS` (any case); an empty cell leaves the file
-    unlabelled (``emotion=None``).  An empty ``speaker`` is the file's parent
-    folder and an empty ``corpus`` the CSV's stem; the speaker is qualified by
-    the corpus (``"mycorpus:s01"``).  Sex is left ``None``.
-
-    Args:
-        path: the CSV file (UTF-8, with or without a byte-order mark).
-
-    Returns:
-        The labels keyed by absolute, normalized file path (relative paths are
-        taken from the CSV's folder), in the CSV's order.
-
-    Raises:
-        ConfigError: one line naming the CSV: a missing file, a missing or
-            unknown column, or (with its line number) an empty path, a path
-            given twice, or an unknown emotion.
-    """
-    csv_path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(csv_path))
-    default_corpus = os.path.splitext(os.path.basename(csv_path))[0]
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = [h.strip().lower() for h in next(reader, [])]
-            missing = [c for c in _CSV_REQUIRED if c not in header]
-            unknown = [c for c in header if c not in _CSV_REQUIRED + _CSV_OPTIONAL]
-            if missing or unknown:
-                what = (
-                    f"missing column(s) {', '.join(missing)}"
-                    if missing
-                    else f"unknown column(s) {', '.join(unknown)}"
-                )
-                raise ConfigError(f"{csv_path}: {what}; expected a header row {_CSV_HEADER}")
-            col = {name: header.index(name) for name in header}
-            labels: dict[str, FileLabel] = {}
-            first_line: dict[str, int] = {}
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                line = reader.line_num
-                cells = {name: (row[i].strip() if i < len(row) else "") for name, i in col.items()}
-                file, label = _csv_row(cells, folder, default_corpus, f"{csv_path}:{line}")
-                if file in first_line:
-                    raise ConfigError(
-                        f"{csv_path}:{line}: {cells['path']} is labelled twice (also on line {first_line[file]})"
-                    )
-                labels[file] = label
-                first_line[file] = line
-    except FileNotFoundError:
-        raise ConfigError(f"{csv_path}: no such labels file") from None
-    except OSError as exc:
-        raise ConfigError(f"{csv_path}: cannot read the labels file ({exc.strerror})") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(f"{csv_path}: not a readable CSV ({exc})") from None
-    return labels
-
-
-def _csv_row(cells: dict[str, str], folder: str, default_corpus: str, where: str) -> tuple[str, FileLabel]:
-    """(absolute path, labels) of one CSV row; ``where`` is ``file:line`` for errors."""
-    if not cells["path"]:
-        raise ConfigError(f"{where}: empty path")
-    file = os.path.normpath(os.path.join(folder, os.path.expanduser(cells["path"])))
-    raw = cells["emotion"]
-    emotion = _CSV_EMOTIONS.get(" ".join(raw.lower().split())) if raw else None
-    if raw and emotion is None:
-        raise ConfigError(
-            f"{where}: unknown emotion {raw!r}; expected one of {', '.join(EMOTIONS)} "
-            f"(or a synonym: {', '.join(EMOTION_SYNONYMS)}), or empty for unlabelled"
-        )
-    corpus = cells.get("corpus") or default_corpus
-    speaker = cells.get("speaker") or os.path.basename(os.path.dirname(file))
-    if not speaker.startswith(f"{corpus}:"):
-        speaker = f"{corpus}:{speaker}"
-    return file, FileLabel(corpus=corpus, speaker=speaker, emotion=emotion, corpus_emotion=raw or None)
