@@ -32,6 +32,9 @@ _API: dict[str, str] = {
     "EmotionClassifier": "models",
     "load_labelled": "dataset",
     "LabelledData": "dataset",
+    "results_table": "results",
+    "corpus_table": "results",
+    "evaluate_channels": "robustness",
     "Scores": "metrics",
     "CVResult": "metrics",
     "FeatureStore": "store",
@@ -44,6 +47,7 @@ _API: dict[str, str] = {
     "CVProtocol": "choices",
     "NormalizeBy": "choices",
     "Backend": "choices",
+    "Scheme": "choices",
     "SemoError": "errors",
 }
 
