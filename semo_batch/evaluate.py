@@ -24,6 +24,7 @@ from .dataset import LabelledData, label_order, load_labelled
 from .errors import ModelError, StoreError
 from .metrics import CVResult, FoldScores, Scores, score
 from .models import DEFAULT_MODEL, load_model
+from .models.registry import check_available
 from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 from .splits import cv_folds
 from .store import FeatureStore
@@ -182,6 +183,7 @@ def cross_validate(
     """
     cv = choose(CVProtocol, cv, "cv")
     model = choose(ModelName, model, "model")
+    check_available(model)  # a network without TensorFlow: one line before the store is read
     norm = choose(NormalizeBy, normalize_by, "normalize_by")
     data = data or load_labelled(store, feature_set, augmented=augmented)
     labels = label_order(data.y)

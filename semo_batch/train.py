@@ -20,6 +20,7 @@ from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet
 from .dataset import LabelledData, label_order, load_labelled
 from .metrics import Scores, score
 from .models import DEFAULT_MODEL, EmotionClassifier, save_model
+from .models.registry import check_available
 from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 from .splits import split_indices
 from .store import FeatureStore
@@ -49,6 +50,7 @@ def fit_classifier(
         The fitted classifier and the number of perturbed copies it trained on.
     """
     norm = choose(NormalizeBy, normalize_by, "normalize_by")
+    check_available(model)
     clf = EmotionClassifier(
         model, feature_config=data.config, feature_columns=data.columns,
         normalize_by=None if norm is NormalizeBy.NONE else norm, seed=seed, params=params,
@@ -120,6 +122,7 @@ def train(
     split = choose(Split, split, "split")
     norm = choose(NormalizeBy, normalize_by, "normalize_by")
     model = choose(ModelName, model, "model")
+    check_available(model)  # a network without TensorFlow: one line before the store is read
     data = load_labelled(store, feature_set, augmented=augmented)
     tr, te = split_indices(data.y, data.speakers, split=split, seed=seed, test_size=test_size)
     clf = EmotionClassifier(model)

@@ -27,6 +27,7 @@ def test_every_model_has_one_consistent_spec() -> None:
         assert spec.name is name
         assert spec.weights == ("model.keras" if spec.is_network else "model.skops")
         assert (spec.top_type is None) == spec.is_network
+        assert spec.needs_tensorflow == spec.is_network  # the networks only: TensorFlow is the [dnn] extra
     assert get_spec("seed-dnn").notebook_protocol and not get_spec("seed-dnn").scaled_inputs
     with pytest.raises(ConfigError, match=r"The 'model' parameter must be one of \{.*'ensemble'.*\}. Got 'svn' instead."):
         get_spec("svn")

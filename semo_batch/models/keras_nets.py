@@ -1,29 +1,59 @@
 """Keras networks behind the scikit-learn contract (``fit`` / ``predict_proba``).
 
-TensorFlow is imported only when a network is built or loaded.  Models are
-saved in the ``.keras`` format and loaded with ``safe_mode=True``, so a model
-directory received from someone else cannot run code (no Lambda layers).
+TensorFlow is an optional dependency (``pip install 'semo-batch[dnn]'``),
+imported only when a network is built or loaded, with its start-up log lines
+silenced (:data:`QUIET_TF_ENV`).  Models are saved in the ``.keras`` format and
+loaded with ``safe_mode=True``, so a model directory received from someone else
+cannot run code (no Lambda layers).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["KerasNet", "ARCHITECTURES"]
+from ..errors import ConfigError
+
+__all__ = ["KerasNet", "ARCHITECTURES", "INSTALL_HINT", "QUIET_TF_ENV", "tensorflow_installed"]
 
 #: The notebook's network and a regularized one for scaled inputs.
 ARCHITECTURES = ("seed", "regularized")
 
+#: How to get TensorFlow, the end of every "needs TensorFlow" message.
+INSTALL_HINT = "pip install 'semo-batch[dnn]'"
+
+#: Set (unless already set) before TensorFlow is imported.  TF_CPP_MIN_LOG_LEVEL=3 hides its C++
+#: INFO/WARNING lines (CPU instruction notes among them); the oneDNN notice ("oneDNN custom
+#: operations are on", printed twice, each time with absl's "log messages before
+#: absl::InitializeLog()" line) is printed whatever that level, so the oneDNN custom operations
+#: are left off: ``TF_ENABLE_ONEDNN_OPTS=1`` turns them (and the notice) back on.
+QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "KERAS_BACKEND": "tensorflow"}
+
+
+def tensorflow_installed() -> bool:
+    """Whether TensorFlow and Keras can be imported (checked without importing them)."""
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras"))
+    except (ImportError, ValueError):  # a half-imported or stubbed-out module
+        return False
+
 
 def _keras() -> Any:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-
+    for name, value in QUIET_TF_ENV.items():
+        os.environ.setdefault(name, value)
+    try:
+        import keras
+        import tensorflow as tf
+    except ImportError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"the dnn and seed-dnn models need TensorFlow ({first}): {INSTALL_HINT}") from None
+    # TensorFlow's Python-side warnings (tf.function retracing when cross-validation builds a
+    # network per fold, deprecations) go to its own logger.
+    tf.get_logger().setLevel("ERROR")
     return keras
 
 

@@ -22,6 +22,7 @@ from ..config import FeatureConfig, get_config
 from ..errors import ConfigError, ModelError
 from .classifier import EmotionClassifier
 from .normalize import Standardizer
+from .registry import check_available
 
 __all__ = ["save_model", "load_model", "describe_model", "SKOPS_TRUSTED"]
 
@@ -168,6 +169,7 @@ def load_model(model_dir: str | os.PathLike[str]) -> EmotionClassifier:
     Raises:
         ModelError: missing, truncated or tampered files, unknown types, or a
             feature fingerprint that this version of the feature code does not produce.
+        ConfigError: a saved network (``dnn``, ``seed-dnn``) without TensorFlow installed.
     """
     d = Path(model_dir)
     meta_path = d / "model.json"
@@ -203,6 +205,7 @@ def load_model(model_dir: str | os.PathLike[str]) -> EmotionClassifier:
         )
     if weights != spec.weights:
         raise ModelError(f"{meta_path}: weights {weights!r} do not fit model {spec.name.value!r}")
+    check_available(spec.name)  # a saved network without TensorFlow: how to install it, not a load error
     try:
         clf.estimator_ = _load_weights(clf, d / weights)
     except ModelError:

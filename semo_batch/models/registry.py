@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..choices import ModelName, choose
+from ..errors import ConfigError
 
-__all__ = ["DEFAULT_MODEL", "MODELS", "ModelSpec", "get_spec"]
+__all__ = ["DEFAULT_MODEL", "MODELS", "ModelSpec", "check_available", "get_spec"]
 
 #: The model ``train`` and ``evaluate --cv`` use unless told otherwise.
 DEFAULT_MODEL = ModelName.ENSEMBLE
@@ -56,6 +57,11 @@ class ModelSpec:
     @property
     def is_network(self) -> bool:
         return self.keras_architecture is not None
+
+    @property
+    def needs_tensorflow(self) -> bool:
+        """The networks need TensorFlow, an optional dependency (``pip install 'semo-batch[dnn]'``)."""
+        return self.is_network
 
 
 def _logreg(seed: int, params: Mapping[str, Any]) -> Any:
@@ -138,3 +144,21 @@ def get_spec(name: str | ModelName) -> ModelSpec:
         ConfigError: an unknown name, listing the known ones.
     """
     return MODELS[choose(ModelName, name, "model")]
+
+
+def check_available(name: str | ModelName) -> ModelSpec:
+    """The specification of a model whose optional dependencies are installed.
+
+    Called before any work (loading a store, loading weights) so that a missing
+    dependency is one line, not a failure halfway through.
+
+    Raises:
+        ConfigError: an unknown name, or a network without TensorFlow: one line saying how to install it.
+    """
+    spec = get_spec(name)
+    if spec.needs_tensorflow:
+        from .keras_nets import INSTALL_HINT, tensorflow_installed
+
+        if not tensorflow_installed():
+            raise ConfigError(f"model {spec.name.value!r} needs TensorFlow: {INSTALL_HINT}")
+    return spec
