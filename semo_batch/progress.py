@@ -28,7 +28,8 @@ class ProgressPrinter:
         self.stream = stream or sys.stderr
         self.bar: Any = None
         self.t0 = time.monotonic()
-        self.last = 0.0
+        self.last = self.t0
+        self.first: tuple[float, int] | None = None
         self.tty = self.stream.isatty()
 
     def __call__(self, done: int, total: int) -> None:
@@ -45,9 +46,14 @@ class ProgressPrinter:
             return
         now = time.monotonic()
         step = max(total // 10, 1)
+        if self.first is None:  # rates count from the first result: start-up is not a file's cost
+            self.first = (now, done)
         if done == total or done % step == 0 or now - self.last > 10:
             self.last = now
-            rate = done / max(now - self.t0, 1e-9)
-            eta = (total - done) / rate if rate > 0 else 0.0
-            print(f"{self.label}: {done}/{total} {self.unit}s, {rate:.1f} {self.unit}s/s, ETA {eta:.0f} s",
-                  file=self.stream, flush=True)
+            t_first, done_first = self.first
+            rate = (done - done_first) / (now - t_first) if now > t_first and done > done_first else 0.0
+            if done >= total:
+                speed = f" in {now - self.t0:.1f} s"
+            else:
+                speed = f", {rate:.1f} {self.unit}s/s, ETA {(total - done) / rate:.0f} s" if rate > 0 else ""
+            print(f"{self.label}: {done}/{total} {self.unit}s{speed}", file=self.stream, flush=True)
