@@ -1,0 +1,38 @@
+"""How many worker processes a batch gets: what was asked, or with jobs=0 only as many as pay off."""
+
+from __future__ import annotations
+
+import pytest
+
+from semo_batch import parallel
+from semo_batch.config import get_config
+from semo_batch.parallel import FILES_PER_WORKER, worker_count
+
+
+@pytest.fixture
+def eight_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "resolve_jobs", lambda jobs: jobs or 8)
+
+
+def test_jobs_given_are_kept_up_to_one_per_file(eight_cores: None) -> None:
+    emo = get_config("emo")
+    assert worker_count(1000, 3, emo) == 3
+    assert worker_count(2, 3, emo) == 2
+    assert worker_count(1, 1, emo) == 1
+
+
+@pytest.mark.parametrize(
+    "feature_set, per_worker", [("emo", FILES_PER_WORKER["light"]), ("seed", FILES_PER_WORKER["light"]),
+                                ("whisper", FILES_PER_WORKER["encoder"]), ("emo+whisper", FILES_PER_WORKER["encoder"])]
+)
+def test_all_cores_only_as_many_as_the_batch_keeps_busy(eight_cores: None, feature_set: str, per_worker: int) -> None:
+    config = get_config(feature_set)
+    assert worker_count(16, 0, config) == 1  # a handful of files: this process
+    assert worker_count(per_worker, 0, config) == 1
+    assert worker_count(per_worker + 1, 0, config) == 2
+    assert worker_count(3 * per_worker, 0, config) == 3
+    assert worker_count(100 * per_worker, 0, config) == 8  # never more than the cores
+
+
+def test_the_encoder_sets_spread_sooner_than_the_light_ones() -> None:
+    assert FILES_PER_WORKER["encoder"] < FILES_PER_WORKER["light"]
