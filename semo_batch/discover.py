@@ -53,23 +53,21 @@ def printable_path(path: str) -> str:
 
 
 def check_roots(roots: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Absolute, normalized input folders, checked before any work starts.
+    """Absolute, normalized inputs (folders, or files named one by one), checked before any work starts.
 
     Raises:
-        ConfigError: when a folder does not exist or is not a folder.
+        ConfigError: when an input does not exist, or none is given.
     """
     out = []
     for r in roots:
         p = Path(r).expanduser()
         if not p.exists():
-            raise ConfigError(f"{p}: no such folder")
-        if not p.is_dir():
-            raise ConfigError(f"{p}: not a folder")
+            raise ConfigError(f"{p}: no such file or folder")
         # Lexically normalized ("a/../b" -> "b", as os.path.abspath does), so that one file
         # reached through two spellings of its folder is one path, one row, one skip.
         out.append(Path(os.path.abspath(p)))
     if not out:
-        raise ConfigError("no input folder given")
+        raise ConfigError("no input folder or file given")
     return out
 
 
@@ -113,15 +111,18 @@ def discover(roots: Iterable[str | os.PathLike[str]], *, follow_symlinks: bool =
     """Every audio file under ``roots``, sorted by path, each listed once.
 
     Args:
-        roots: input folders; each must exist.
+        roots: input folders, or single files (taken whatever their name); each must exist.
         follow_symlinks: follow links to files and folders; off by default, so the
             walk never leaves the trees it was given.
 
     Raises:
-        ConfigError: for a missing input folder (before any work).
+        ConfigError: for a missing input (before any work).
     """
     found: dict[str, AudioFile] = {}
     for root in check_roots(roots):
+        if not root.is_dir():  # a file named on its own is taken as it is: if it does not decode, it fails
+            found.setdefault(str(root), AudioFile(path=str(root), root=str(root.parent), relpath=root.name))
+            continue
         for path in _walk(root, follow_symlinks):
             if path in found:
                 continue

@@ -14,7 +14,7 @@ import polars as pl
 
 from . import features
 from .choices import NormalizeBy, choose
-from .discover import discover, printable_path
+from .discover import AudioFile, discover, printable_path
 from .errors import ConfigError, failure_lines
 from .models import EmotionClassifier, describe_model, load_model
 from .models.normalize import group_keys
@@ -41,7 +41,7 @@ def predict_folders(
     normalize_by: str | NormalizeBy | None = None,
     options: RunOptions | None = None,
 ) -> pl.DataFrame:
-    """Predict the emotion of every audio file under ``roots``.
+    """Predict the emotion of every audio file under ``roots`` (folders, or files named one by one).
 
     Args:
         model_dir: a model directory (or a loaded classifier); its feature set is used.
@@ -60,8 +60,18 @@ def predict_folders(
         with null predictions).
     """
     options = options or RunOptions()
+    files = discover(roots, follow_symlinks=options.follow_symlinks)  # bad inputs fail before the model loads
+    return _predict_files(files, model_dir, normalize_by=normalize_by, options=options)
+
+
+def _predict_files(
+    files: list[AudioFile],
+    model_dir: str | os.PathLike[str] | EmotionClassifier | None,
+    *,
+    normalize_by: str | NormalizeBy | None,
+    options: RunOptions,
+) -> pl.DataFrame:
     by = choose(NormalizeBy, normalize_by, "normalize_by")
-    files = discover(roots, follow_symlinks=options.follow_symlinks)  # bad folders fail before the model loads
     if not isinstance(model_dir, EmotionClassifier):
         model_dir = resolve_model_dir(model_dir, normalized=by is not NormalizeBy.NONE)
     clf = model_dir if isinstance(model_dir, EmotionClassifier) else load_model(model_dir)
@@ -131,7 +141,7 @@ class PredictSummary:
     """What ``predict_to_csv`` did."""
 
     model: str
-    output: Path
+    output: Path | None  # None: no audio was found, nothing written
     files: int
     failures: list[tuple[str, str]]
     predictions: pl.DataFrame = dataclasses.field(repr=False)
@@ -144,6 +154,8 @@ class PredictSummary:
 
     def lines(self) -> list[str]:
         """The model used, then what was done (``lines()[1:]`` without the model)."""
+        if self.output is None:
+            return [f"model: {self.model}", "no audio files found; nothing written"]
         out = [f"model: {self.model}", f"{self.files} files, {self.files - self.failed} predicted, {self.failed} failed -> {self.output}"]
         return out + ([f"plot -> {self.plot}"] if self.plot else [])
 
@@ -162,16 +174,22 @@ def predict_to_csv(
     plot: str | os.PathLike[str] | None = None,
 ) -> PredictSummary:
     """:func:`predict_folders`, then :func:`write_csv` (and, with ``plot``, a PNG of the labels and
-    confidences); the output paths are checked before any work.
+    confidences); the inputs and output paths are checked before the model loads or any work starts.
+    When the inputs hold no audio, nothing is written (``PredictSummary.files == 0``).
 
     Raises:
         ConfigError: the output cannot be written there, a folder is missing, or options conflict.
     """
     out = check_output_path(output)
     png = check_output_path(plot) if plot is not None else None
+    options = options or RunOptions()
+    files = discover(roots, follow_symlinks=options.follow_symlinks)
     model = resolve_model_dir(model_dir, normalized=choose(NormalizeBy, normalize_by, "normalize_by") is not NormalizeBy.NONE)
-    df = predict_folders(roots, model, normalize_by=normalize_by, options=options)
+    clf = load_model(model)  # inputs first, then the model, then the work
     description = describe_model(model)
+    if not files:  # said aloud by the caller; nothing is written
+        return PredictSummary(model=description, output=None, files=0, failures=[], predictions=pl.DataFrame())
+    df = _predict_files(files, clf, normalize_by=normalize_by, options=options)
     write_csv(df, out)
     bad = df.filter(pl.col("error") != "")
     if png is not None:

@@ -1,4 +1,5 @@
-"""Exit codes of the CLI: 0 all done, 3 some files failed, 1 other errors (and --strict), 2 usage errors.
+"""Exit codes of the CLI: 0 done, 1 runtime errors (and --strict), 2 usage or unusable input, 3 some files
+failed, 4 no audio found.
 
 Errors are one line on stderr (``semo-batch: error: ...``), never a traceback.
 """
@@ -14,7 +15,8 @@ import soundfile as sf
 from conftest import harmonic_tone
 from typer.testing import CliRunner, Result
 
-from semo_batch.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, app
+from semo_batch.cli import app
+from semo_batch.console import EXIT_EMPTY, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from semo_batch.resources import default_model_dir
 
 MODEL = str(default_model_dir())
@@ -104,20 +106,35 @@ def test_featurize_strict_turns_a_failure_into_1(folders, tmp_path):
     )
 
 
-def test_featurize_empty_folder_is_0(folders, tmp_path):
+def test_featurize_and_predict_on_an_empty_folder_say_so_and_exit_4(folders, tmp_path):
     res = invoke("featurize", folders["empty"], "--store", tmp_path / "s", "-q")
+    assert_exit(res, EXIT_EMPTY)
+    assert res.stdout == ""
+    assert res.stderr == f"semo-batch: warning: no audio files in {folders['empty']}; nothing to do\n"
+    res = invoke("predict", folders["empty"], "--model-dir", MODEL, "-o", tmp_path / "p.csv", "-q")
+    assert_exit(res, EXIT_EMPTY)
+    assert res.stderr == f"semo-batch: warning: no audio files in {folders['empty']}; nothing to do\n"
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_featurize_and_predict_take_single_files_too(folders, tmp_path):
+    res = invoke("featurize", folders["file"], folders["good"] / "a.wav", "--store", tmp_path / "s", "-q")
     assert_exit(res, EXIT_OK)
-    assert res.stdout.startswith("0 files found")
+    assert res.stdout.startswith("2 files found: 2 featurized")
+    out = tmp_path / "p.csv"
+    res = invoke("predict", folders["file"], folders["mixed"] / "notes.wav", "--model-dir", MODEL, "-o", out, "-q")
+    assert_exit(res, EXIT_PARTIAL)  # a file named on its own is taken whatever it holds; this one fails
+    assert res.stdout.strip() == f"2 files, 1 predicted, 1 failed -> {out}"
+    assert res.stderr.splitlines()[0].startswith(f"  failed: {folders['mixed'] / 'notes.wav'}: ")
 
 
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["{missing}"], "no such folder"),
-        (["{file}"], "not a folder"),
-        (["{good}", "{missing}"], "no such folder"),  # checked before any work, even after a good folder
+        (["{missing}"], "nope: no such file or folder"),
+        (["{good}", "{missing}"], "nope: no such file or folder"),  # checked before any work, even after a good folder
     ],
-    ids=["missing", "a-file", "good-then-missing"],
+    ids=["missing", "good-then-missing"],
 )
 def test_featurize_bad_folder_is_2_before_any_work(folders, tmp_path, args, fragment):
     paths = {"missing": tmp_path / "nope", "file": folders["file"], "good": folders["good"]}
@@ -187,7 +204,7 @@ def test_predict_usage_errors_are_2(folders, tmp_path):
     out = tmp_path / "p.csv"
     res = invoke("predict", tmp_path / "nope", "--model-dir", MODEL, "-o", out, "-j", "1", "-q")
     assert_exit(res, EXIT_USAGE)
-    assert_one_error_line(res, "nope: no such folder")
+    assert_one_error_line(res, "nope: no such file or folder")
     # The bundled model was trained without speaker normalization.
     res = invoke(
         "predict",
@@ -214,21 +231,36 @@ def test_predict_usage_errors_are_2(folders, tmp_path):
     assert not out.exists()
 
 
-def test_predict_missing_model_is_1(folders, tmp_path):
+def test_a_missing_model_is_2_and_inputs_are_checked_first(folders, tmp_path):
     res = invoke(
         "predict", folders["good"], "--model-dir", tmp_path / "no-model", "-o", tmp_path / "p.csv", "-q"
     )
-    assert_exit(res, EXIT_ERROR)
+    assert_exit(res, EXIT_USAGE)
     assert_one_error_line(res, "no-model: not a model directory")
+    # A missing input is named before the model folder is even looked at.
+    res = invoke("predict", tmp_path / "nope", "--model-dir", tmp_path / "no-model", "-o", tmp_path / "p.csv")
+    assert_exit(res, EXIT_USAGE)
+    assert_one_error_line(res, "nope: no such file or folder")
+    assert res.stdout == ""
 
 
-def test_other_errors_are_1(tmp_path):
+def test_missing_or_unusable_inputs_are_2(folders, tmp_path):
     res = invoke("train", "--store", tmp_path / "no-store", "--model-dir", tmp_path / "m")
-    assert_exit(res, EXIT_ERROR)
+    assert_exit(res, EXIT_USAGE)
     assert_one_error_line(res, "no-store")
     res = invoke("info", "--store", tmp_path / "no-store")
-    assert_exit(res, EXIT_ERROR)
+    assert_exit(res, EXIT_USAGE)
     assert_one_error_line(res, "no such store")
+    res = invoke("info", "--store", folders["good"])  # a folder, but not a store
+    assert_exit(res, EXIT_USAGE)
+    assert_one_error_line(res, str(folders["good"]))
+    res = invoke("inspect", tmp_path / "nope.wav", "-o", tmp_path / "i.png")
+    assert_exit(res, EXIT_USAGE)
+    assert_one_error_line(res, "nope.wav: no such file")
+    res = invoke("inspect", folders["mixed"] / "notes.wav", "-o", tmp_path / "i.png")
+    assert_exit(res, EXIT_USAGE)
+    assert_one_error_line(res, "notes.wav")
+    assert not (tmp_path / "i.png").exists()
 
 
 def test_exit_codes_reach_the_shell(folders, tmp_path):
@@ -242,7 +274,8 @@ def test_exit_codes_reach_the_shell(folders, tmp_path):
         timeout=120,
     )
     assert (
-        r.returncode == EXIT_USAGE and r.stderr == f"semo-batch: error: {tmp_path / 'nope'}: no such folder\n"
+        r.returncode == EXIT_USAGE
+        and r.stderr == f"semo-batch: error: {tmp_path / 'nope'}: no such file or folder\n"
     )
     r = subprocess.run(
         [*cmd, str(folders["mixed"]), "--store", str(tmp_path / "s"), "-q", "-j", "1"],
@@ -284,7 +317,7 @@ def test_evaluate_with_nothing_held_out_is_one_line(learning_store: Path, tmp_pa
     assert_exit(invoke("train", "--store", learning_store, "--model-dir", tmp_path / "m", "--model", "logreg",
                        "--split", "none"), EXIT_OK)
     res = invoke("evaluate", "--store", learning_store, "--model-dir", tmp_path / "m")
-    assert_exit(res, EXIT_ERROR)
+    assert_exit(res, EXIT_USAGE)  # this store and this model leave nothing to score: unusable input
     assert_one_error_line(res, "nothing is held out")
 
 

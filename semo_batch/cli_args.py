@@ -1,0 +1,55 @@
+"""What the command line accepts: the options several commands share, defined once.
+
+Each is an ``Annotated`` type for typer, with a metavar that says what to give
+(``N``, ``DIR``, ``SECONDS``) and a help line that fits 80 columns; flags have
+one name and no ``[default: no-...]`` noise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import __version__
+from .choices import Backend
+from .console import call
+
+__all__ = ["flag", "run_options", "BackendChoice", "Version", "Jobs", "MaxDur", "ModelDir", "Out", "Quiet",
+           "Scheduler", "Seed", "Store", "Stores"]
+
+
+def flag(*names: str, help: str) -> Any:
+    """A flag with no --no-... twin, its default not shown."""
+    return typer.Option(*names, help=help, show_default=False)
+
+
+Store = Annotated[Path, typer.Option(metavar="DIR", help="Feature store folder.")]
+Stores = Annotated[list[Path], typer.Option("--store", metavar="DIR", help="Feature store folder; repeat it for several corpora.")]
+ModelDir = Annotated[Path, typer.Option(metavar="DIR", help="Model folder.")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=0, help="Worker processes (0: all cores; small batches run in this process).")]
+Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress output.")]
+MaxDur = Annotated[float, typer.Option(metavar="SECONDS", min=0, help="Refuse longer files (0: no limit).")]
+BackendChoice = Annotated[Backend, typer.Option(help="Where per-file work runs.")]
+Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler address (with --backend dask).")]
+Out = Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="File to write.")]
+Seed = Annotated[int, typer.Option(metavar="N", help="Random seed (split and model).")]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"semo-batch {__version__}")
+        raise typer.Exit()
+
+
+Version = Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")]
+
+
+def run_options(label: str, *, jobs: int, quiet: bool, max_duration: float, backend: Backend, scheduler: str | None, follow_symlinks: bool = False) -> Any:
+    """The run options, validated by the library (a bad value is a one-line usage error)."""
+    from .options import RunOptions
+    from .progress import ProgressPrinter
+
+    return call(RunOptions, jobs=jobs, max_duration=max_duration or None, backend=backend, scheduler=scheduler,
+                follow_symlinks=follow_symlinks, progress=ProgressPrinter(label, quiet=quiet))

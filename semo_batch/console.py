@@ -1,0 +1,155 @@
+"""How the command line talks to its user: exit codes and one-line errors.
+
+Every error, a usage error included, is one line on stderr that starts with
+``semo-batch: error:`` and names the input and the problem; no boxes, no
+tracebacks.  The exit codes (documented in the README):
+
+====  ===========================================================================
+0     done
+1     a runtime error (a full disk, a locked store, ``--strict`` meeting a bad file)
+2     a usage error, or a missing or unusable input (folder, file, store, model);
+      checked before any model is loaded or any work starts
+3     done, but some files failed (each recorded, and named on stderr)
+4     nothing to do: the inputs hold no audio file (a warning says so)
+130   interrupted (Ctrl-C); what was finished is kept
+====  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from typer._click import exceptions as click_errors
+from typer.core import TyperGroup
+
+from .errors import ConfigError, Interrupted, ModelError, SemoError, StoreError, StoreLockedError
+
+__all__ = [
+    "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_PARTIAL", "EXIT_EMPTY", "EXIT_INTERRUPTED",
+    "OneLineErrors", "call", "echo", "fail", "nothing_found", "usage_message", "warn",
+]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_EMPTY, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+PROG = "semo-batch"
+
+#: Library errors that mean "the input the user named is missing or unusable" (exit 2).
+INPUT_ERRORS: tuple[type[SemoError], ...] = (ConfigError, ModelError, StoreError)
+#: ... except these, which are runtime conditions (exit 1).
+RUNTIME_ERRORS: tuple[type[SemoError], ...] = (StoreLockedError,)
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print one error line and leave with ``code``."""
+    typer.echo(f"{PROG}: error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"{PROG}: warning: {message}", err=True)
+
+
+def nothing_found(inputs: Sequence[object]) -> NoReturn:
+    """Say aloud that the inputs hold no audio, and leave with :data:`EXIT_EMPTY`."""
+    warn(f"no audio files in {', '.join(map(str, inputs))}; nothing to do")
+    raise typer.Exit(EXIT_EMPTY)
+
+
+def echo(lines: Sequence[str], *, err: bool = False) -> None:
+    for line in lines:
+        typer.echo(line, err=err)
+
+
+def call(fn: Callable[..., T], *args: Any, input_errors: tuple[type[BaseException], ...] = (), **kwargs: Any) -> T:
+    """Call the library; turn its errors into one line and the documented exit code.
+
+    ``input_errors`` adds error types that mean an unusable input for this command
+    (``inspect`` of a file that does not decode, for example).
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Interrupted as exc:
+        fail(str(exc), EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        fail("interrupted", EXIT_INTERRUPTED)
+    except RUNTIME_ERRORS as exc:
+        fail(str(exc), EXIT_ERROR)
+    except INPUT_ERRORS + input_errors as exc:
+        fail(str(exc), EXIT_USAGE)
+    except SemoError as exc:
+        fail(str(exc), EXIT_ERROR)
+    except OSError as exc:  # writing an output: a full disk, a read-only folder
+        fail(f"{exc.filename or 'output'}: {exc.strerror or exc}", EXIT_ERROR)
+
+
+# -- usage errors --------------------------------------------------------------------------------
+_PYDANTIC_WORDS = {
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "float_parsing": "is not a number",
+    "bool_parsing": "is not true or false",
+    "greater_than_equal": "is below {ge}",
+    "greater_than": "must be above {gt}",
+    "less_than_equal": "is above {le}",
+    "less_than": "must be below {lt}",
+}
+
+
+def _option_name(exc: click_errors.ClickException) -> str:
+    param = getattr(exc, "param", None)
+    if param is None:
+        return ""
+    if getattr(param, "metavar", None) and not getattr(param, "opts", [""])[0].startswith("-"):
+        return str(param.metavar)  # an argument, by the name its help shows
+    opts = [o for o in getattr(param, "opts", []) if o.startswith("--")] or list(getattr(param, "opts", []))
+    name = opts[0] if opts else str(getattr(param, "name", ""))
+    return name if name.startswith("-") else name.upper()
+
+
+def usage_message(exc: click_errors.ClickException) -> str:
+    """One line for a usage error, in our words rather than click's or pydantic's."""
+    name = _option_name(exc)
+    cause = exc.__cause__
+    if isinstance(exc, click_errors.MissingParameter):
+        return f"missing {name}"
+    if isinstance(exc, click_errors.BadParameter) and cause is not None and hasattr(cause, "errors"):
+        first = cause.errors(include_url=False)[0]  # a pydantic ValidationError
+        words = _PYDANTIC_WORDS.get(first["type"])
+        if words is None:
+            inner = first.get("ctx", {}).get("error")
+            return f"{name}: {inner or first['msg'].removeprefix('Value error, ')}".rstrip(".")
+        return f"{name}: {first['input']!r} {words.format(**first.get('ctx', {}))}"
+    if isinstance(exc, click_errors.BadParameter):
+        return (f"{name}: {exc.message}" if name else exc.message).rstrip(".")
+    message = exc.format_message().rstrip(".")
+    return message[:1].lower() + message[1:]
+
+
+def _help_hint(exc: click_errors.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None and ctx.command_path else PROG
+    return f" (see '{path} --help')"
+
+
+class OneLineErrors(TyperGroup):
+    """The command group, run so that usage errors and interrupts print one line, never a box."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        try:
+            code = super().main(args, prog_name or PROG, complete_var, standalone_mode=False,
+                                windows_expand_args=windows_expand_args, **extra)
+        except click_errors.NoArgsIsHelpError as exc:
+            typer.echo(exc.format_message())
+            sys.exit(EXIT_USAGE)
+        except click_errors.ClickException as exc:
+            typer.echo(f"{PROG}: error: {usage_message(exc)}{_help_hint(exc)}", err=True)
+            sys.exit(EXIT_USAGE if isinstance(exc, click_errors.UsageError) else EXIT_ERROR)
+        except (typer.Abort, KeyboardInterrupt):
+            typer.echo(f"{PROG}: error: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
