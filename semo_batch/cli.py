@@ -85,7 +85,7 @@ def train(
     \b
     Examples:
       semo-batch train
-      semo-batch train --model fusion --feature-set emo+whisper --store a --store b
+      semo-batch train --model logreg --feature-set whisper --store a --store b
       semo-batch train --normalize-by actor --split none --model-dir final-model
     """
     from .plots import save_model_figures
