@@ -28,7 +28,8 @@ class RunOptions:
 
     Attributes:
         jobs: worker processes; ``1`` (the default) works in this process, ``0`` uses
-            every core.
+            every core, but only as many as the batch keeps busy (a handful of files
+            runs in this process: :func:`semo_batch.parallel.worker_count`).
         backend: :class:`~semo_batch.choices.Backend` (or its name).
         scheduler: with the Dask backend, a scheduler address (``tcp://host:8786``);
             ``None`` starts a local cluster.
