@@ -26,7 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from .config import DEFAULT_FEATURE_SET
 from .errors import ConfigError
@@ -121,6 +124,11 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
     from .train import train
 
     job = load_job(path)
+    from .models.registry import check_available
+
+    for section in ("train", "evaluate"):  # a missing extra is one line before any featurizing
+        if "model" in job.get(section, {}):
+            check_available(job[section]["model"])
     results: dict[str, Any] = {}
     fset = job.get("featurize", {}).get("feature_set")
     store = job.get("featurize", {}).get("store")

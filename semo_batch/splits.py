@@ -35,7 +35,11 @@ def split_indices(
     if split is Split.RANDOM:
         from sklearn.model_selection import train_test_split
 
-        tr, te = train_test_split(idx, test_size=test_size, random_state=seed, stratify=y)
+        try:
+            tr, te = train_test_split(idx, test_size=test_size, random_state=seed, stratify=y)
+        except ValueError as exc:  # too few rows for a stratified held-out part
+            raise ConfigError(f"a random {test_size:.0%} split of {len(y)} rows cannot hold every emotion "
+                              f"({exc}); use more data or --split none") from None
         return np.sort(tr), np.sort(te)
     uniq = np.unique(speakers)
     if len(uniq) < 2 or np.any(speakers == ""):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from semo_batch.errors import ConfigError
-from semo_batch.jobs import load_job
+from semo_batch.jobs import load_job, run_job
 
 JOBS = sorted((Path(__file__).resolve().parents[1] / "jobs").glob("*.toml"))
 
@@ -74,3 +74,16 @@ def test_the_bundled_models_jobs_train_what_ships() -> None:
         assert "/semo_batch/" not in job["train"]["model_dir"]  # jobs write to out/, never into the package
         assert job["featurize"]["channel_copies"] == 1 and job["featurize"]["augment"] == [0.9, 1.1]
     assert "normalize_by" not in plain["train"] and normalized["train"]["normalize_by"] == "actor"
+
+
+def test_a_model_without_its_extra_stops_the_job_before_featurizing(tmp_path, monkeypatch):
+    from semo_batch.errors import ConfigError
+    from semo_batch.models import keras_nets
+
+    monkeypatch.setattr(keras_nets, "tensorflow_installed", lambda: False)
+    (tmp_path / "clips").mkdir()
+    job = tmp_path / "job.toml"
+    job.write_text('[featurize]\ninputs = ["clips"]\nstore = "store"\n[train]\nmodel = "dnn"\nmodel_dir = "m"\n')
+    with pytest.raises(ConfigError, match=r"needs TensorFlow: pip install 'semo-batch\[dnn\]'"):
+        run_job(job, echo=lambda line: None)
+    assert not (tmp_path / "store").exists()

@@ -50,3 +50,11 @@ def test_other_protocols_and_too_many_folds() -> None:
     assert sorted(np.concatenate([te for _, te in folds])) == list(range(len(Y)))
     with pytest.raises(ConfigError, match="more than the 10 actors"):
         cv_folds(Y, ACTORS, protocol="actor", folds=11, seed=0)
+
+
+def test_a_random_split_too_small_for_every_emotion_is_one_line() -> None:
+    from semo_batch.errors import ConfigError
+
+    y = np.repeat(np.arange(8), 2)  # 16 rows, 8 emotions: 20% is 4 rows, fewer than the 8 emotions
+    with pytest.raises(ConfigError, match=r"random 20% split of 16 rows cannot hold every emotion"):
+        split_indices(y, np.array(["a"] * 16), split="random", seed=0)
