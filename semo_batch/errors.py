@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "ConfigError",
     "StoreError",
     "StoreLockedError",
+    "StoreWriteError",
+    "os_problem",
     "ModelError",
     "Interrupted",
 ]
@@ -50,6 +53,42 @@ class StoreError(SemoError):
 
 class StoreLockedError(StoreError):
     """Another process is writing to the same store."""
+
+
+class StoreWriteError(StoreError):
+    """The store cannot be written (a full disk, a read-only folder); what was written is kept.
+
+    Args:
+        path: the store.
+        problem: what is wrong, a few words (see :func:`os_problem`).
+        hint: what was kept and what to do, or ``""``.
+    """
+
+    def __init__(self, path: str | Path, problem: str, hint: str = "") -> None:
+        self.path, self.problem, self.hint = str(path), problem, hint
+        super().__init__(f"{self.path}: {problem}" + (f" ({hint})" if hint else ""))
+
+    @property
+    def full(self) -> bool:
+        """Whether freeing space (rather than permissions) is the fix."""
+        return self.problem in (_PROBLEMS[errno.ENOSPC], _PROBLEMS[errno.EDQUOT])
+
+
+_PROBLEMS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied (the store is not writable)",
+    errno.EPERM: "permission denied (the store is not writable)",
+}
+
+
+def os_problem(exc: OSError) -> str:
+    """An operating-system error in a few words, one line, without the path."""
+    if exc.errno in _PROBLEMS:
+        return _PROBLEMS[exc.errno]
+    text = " ".join(str(exc.strerror or exc).split())
+    return text[:200].lower() or type(exc).__name__
 
 
 class ModelError(SemoError):

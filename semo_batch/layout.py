@@ -1,21 +1,39 @@
-"""The layout of a feature store's Parquet chunks: one schema definition, and the column
-lists derived from it."""
+"""How a feature store lies on disk: the Parquet chunks' one schema definition and the
+column lists derived from it, which row of a file is current, and the mechanics of a
+safe store: the writer's lock, chunks written whole or not at all, and damaged chunks
+set aside."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import logging
+import os
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from . import __version__
 from .config import FeatureConfig
-from .errors import StoreError
+from .errors import StoreError, StoreLockedError, StoreWriteError, os_problem
 from .naming import RAVDESS_COLUMNS
 
 __all__ = ["META_KEY", "META_SCHEMA", "META_COLUMNS", "STAMPS", "ROW_COLUMNS", "FAILURE_SCHEMA", "FAILURE_COLUMNS",
-           "feature_schema", "stamped"]
+           "ROW_KEY", "QUARANTINE_DIR", "COMPACT_DIR", "feature_schema", "stamped", "newest_rows", "write_chunk",
+           "row_counts", "chunk_problem", "ChunkGuard", "take_lock", "release_lock"]
+
+log = logging.getLogger("semo_batch")
+
+#: Folders of a store (besides ``features/`` and ``failures/``): damaged chunks set aside,
+#: and the work folder of a compaction.
+QUARANTINE_DIR = "quarantine"
+COMPACT_DIR = ".compact"
 
 META_KEY = b"semo_batch"
 
@@ -62,6 +80,23 @@ FAILURE_SCHEMA = pa.schema(
     + [META_SCHEMA.field(c) for c in STAMPS]
 )
 FAILURE_COLUMNS: tuple[str, ...] = tuple(FAILURE_SCHEMA.names)
+#: A file's row and each of its copies: the newest row per key is current, older ones are superseded.
+ROW_KEY: tuple[str, ...] = ("path", "augment", "channel")
+
+
+def newest_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """The current rows of ``lf``: the newest (``written_at``) per :data:`ROW_KEY`."""
+    return lf.sort("written_at").unique(subset=list(ROW_KEY), keep="last", maintain_order=True)
+
+
+def row_counts(rows: pl.DataFrame) -> dict[str, int]:
+    """Of every row of a feature set (:data:`ROW_KEY`, ``emotion``, ``written_at``): the files
+    (current rows of a recording as it is), those ``labelled``, the current ``augmented``
+    copies (speed, channel) and the ``superseded`` rows (older than the current row of their key)."""
+    now = newest_rows(rows.lazy()).collect()
+    own = now.filter((pl.col("augment") == 1.0) & (pl.col("channel") == ""))
+    return {"files": own.height, "labelled": int(own["emotion"].is_not_null().sum()),
+            "augmented": now.height - own.height, "superseded": rows.height - now.height}
 
 
 def feature_schema(config: FeatureConfig, feature_names: Sequence[str]) -> pa.Schema:
@@ -97,3 +132,166 @@ def stamped(table: pa.Table, schema: pa.Schema, stamps: dict[str, Any]) -> pa.Ta
     except (KeyError, pa.ArrowException) as exc:
         raise StoreError(f"rows do not fit the store's layout ({type(exc).__name__}: {exc})") from None
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def take_lock(store: Path) -> int:
+    """Take ``store``'s write lock (``STORE/.lock``, held by flock until the returned
+    descriptor is closed or the process ends, even by SIGKILL), then remove what a writer
+    killed before left: hidden chunk temporaries and a compaction's folder (which holds
+    only copies of rows the store has).
+
+    Raises:
+        StoreLockedError: another process holds it.
+        StoreWriteError: the store cannot be written (read-only, full).
+    """
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        fd = os.open(store / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreWriteError(store, f"cannot write the store: {os_problem(exc)}") from None
+    if not os.access(store, os.W_OK | os.X_OK):  # the lock file writable, the folder not
+        os.close(fd)
+        raise StoreWriteError(store, f"cannot write the store: {os_problem(PermissionError(errno.EACCES, ''))}")
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+        finally:
+            os.close(fd)
+        raise StoreLockedError(
+            f"{store}: store is being written by another semo-batch process (pid {holder}); "
+            "wait for it to finish or use another --store"
+        ) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    except OSError as exc:  # a full disk: say so now, before any work
+        release_lock(fd)
+        raise StoreWriteError(store, f"cannot write the store: {os_problem(exc)}") from None
+    for tmp in store.glob("*/**/.part-*.parquet.tmp"):
+        tmp.unlink(missing_ok=True)
+    shutil.rmtree(store / COMPACT_DIR, ignore_errors=True)
+    return fd
+
+
+def release_lock(fd: int) -> None:
+    """Release a lock taken by :func:`take_lock`."""
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def write_chunk(table: pa.Table, final: Path) -> None:
+    """Write ``table`` to ``final`` through a hidden temporary, synced and renamed into place,
+    so that readers (which see ``*.parquet`` only) never meet half a chunk.
+
+    Raises:
+        OSError: a full disk, a read-only folder; the temporary is removed.
+    """
+    tmp = final.parent / f".{final.name}.tmp"
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
+        dfd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def chunk_problem(chunk: Path, *, features: bool) -> str | None:
+    """Why ``chunk`` cannot be read from its footer (truncated, not Parquet, no semo-batch
+    metadata for a feature chunk), one line; ``None`` when it can.
+
+    Raises:
+        FileNotFoundError: it is gone (moved by another process): not damage.
+    """
+    try:
+        schema = pq.read_schema(chunk)
+        if features:
+            json.loads((schema.metadata or {})[META_KEY])
+    except FileNotFoundError:
+        raise
+    except (KeyError, ValueError, OSError, pa.ArrowException) as exc:
+        return "no semo-batch metadata" if isinstance(exc, KeyError) else _short(exc)
+    return None
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's type and first sentence, on one short line."""
+    text = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
+    return f"{type(exc).__name__}: {text if len(text) <= 120 else text[:120] + '...'}"
+
+
+class ChunkGuard:
+    """The readable chunks of a store's folders: a damaged chunk is moved to
+    ``STORE/quarantine/`` (same relative path) with a one-line warning, logged and kept in
+    :attr:`warnings`, so that the rest of the store is used; where the store is read-only it
+    is skipped instead.
+
+    Args:
+        store: the store folder.
+    """
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.warnings: list[str] = []
+        self._checked: dict[Path, tuple[int, int]] = {}  # chunk -> (size, mtime_ns) whose footer reads
+        self._unmovable: set[Path] = set()
+
+    def chunks(self, folder: Path, *, features: bool) -> list[Path]:
+        """The ``*.parquet`` chunks of ``folder`` whose footer reads, sorted; the others are set aside."""
+        out = []
+        for chunk in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+            try:
+                st = chunk.stat()
+                if self._checked.get(chunk) != (st.st_size, st.st_mtime_ns):
+                    problem = chunk_problem(chunk, features=features)
+                    if problem is not None:
+                        self.set_aside(chunk, problem)
+                        continue
+                    self._checked[chunk] = (st.st_size, st.st_mtime_ns)
+            except FileNotFoundError:  # moved away meanwhile (a compaction)
+                continue
+            if chunk not in self._unmovable:
+                out.append(chunk)
+        return out
+
+    def set_aside(self, chunk: Path, problem: str) -> None:
+        """Move ``chunk`` to the quarantine folder (or skip it from now on), with a warning."""
+        dest = self.store / QUARANTINE_DIR / chunk.relative_to(self.store)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(chunk, dest)
+            where = f"moved to {dest.parent}"
+        except FileNotFoundError:
+            return  # another reader moved it first
+        except OSError as exc:
+            self._unmovable.add(chunk)
+            where = f"skipped, not moved ({os_problem(exc)})"
+        msg = f"{chunk}: damaged chunk ({problem}); {where}; its files are featurized again by the next featurize"
+        self.warnings.append(msg)
+        log.warning(msg)
+
+    def set_aside_unreadable(self) -> int:
+        """Read every chunk of the store whole and set aside those that fail (damage past the
+        footer); returns how many."""
+        n = len(self.warnings)
+        for folder in [*(p for p in (self.store / "features").glob("*") if p.is_dir()), self.store / "failures"]:
+            for chunk in self.chunks(folder, features=folder.name != "failures"):
+                try:
+                    pq.read_table(chunk)
+                except FileNotFoundError:
+                    continue
+                except (OSError, pa.ArrowException) as exc:
+                    self.set_aside(chunk, _short(exc))
+        return len(self.warnings) - n

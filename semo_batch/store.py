@@ -5,27 +5,27 @@ Layout::
     STORE/
       features/<feature_set>-<fingerprint>/part-<time>-<pid>-<seq>.parquet
       failures/part-<time>-<pid>-<seq>.parquet
+      quarantine/...              damaged chunks set aside (same relative path)
+      .compact/                   a compaction in progress (see :mod:`semo_batch.compact`)
       .lock                       held (flock) by the one process writing
 
-Each chunk is written to a hidden temporary name and renamed into place, so a
-run killed at any moment leaves only whole chunks; readers see ``*.parquet``
-files only.  Rows of different feature configurations live in different
-folders, keyed by the configuration's fingerprint, and every chunk carries the
-feature set, its parameters and the fingerprint in its Parquet metadata.
-
-When a file is featurized again (``--force``, or it changed on disk) a newer
-row is appended; :meth:`FeatureStore.scan` keeps the newest row per path.
+Each chunk is written to a hidden temporary name and renamed into place, so a run
+killed at any moment leaves only whole chunks; readers see ``*.parquet`` files only,
+and set a chunk that cannot be read aside (with a one-line warning) to use the rest.
+Each feature configuration has its own folder, keyed by its fingerprint, and every
+chunk carries the feature set, its parameters and the fingerprint in its metadata.
+A file featurized again (``--force``, or changed on disk) gets a newer row;
+:meth:`FeatureStore.scan` keeps the newest row per path and copy.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import fcntl
 import itertools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +34,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .config import FeatureConfig
-from .errors import StoreError, StoreLockedError
+from .errors import StoreError, StoreWriteError, os_problem
 from .layout import (
     FAILURE_COLUMNS,
     FAILURE_SCHEMA,
     META_COLUMNS,
     META_KEY,
     META_SCHEMA,
+    QUARANTINE_DIR,
     ROW_COLUMNS,
+    ROW_KEY,
+    ChunkGuard,
     feature_schema,
+    newest_rows,
+    release_lock,
+    row_counts,
     stamped,
+    take_lock,
+    write_chunk,
 )
 
 __all__ = ["FeatureStore", "StoreSummary", "DatasetSummary", "META_COLUMNS", "ROW_COLUMNS", "FAILURE_COLUMNS"]
@@ -51,30 +59,55 @@ __all__ = ["FeatureStore", "StoreSummary", "DatasetSummary", "META_COLUMNS", "RO
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSummary:
-    """The rows of one feature configuration in a store."""
+    """The rows of one feature configuration in a store.
+
+    Attributes:
+        files: files with a row of their own recording (the newest row per file counts).
+        labelled: those of them with an emotion label.
+        augmented: speed-perturbed and channel-changed copies (newest per file and copy).
+        superseded: older rows that a newer row of the same file and copy replaces
+            (:func:`semo_batch.compact.compact` drops them).
+        failures: files whose newest attempt failed.
+    """
 
     feature_set: str
     fingerprint: str
     files: int
+    labelled: int
+    augmented: int
+    superseded: int
+    failures: int
     chunks: int
     folder: str
 
     def line(self) -> str:
-        return f"{self.feature_set:6s} {self.fingerprint}  {self.files} files in {self.chunks} chunk{'s' if self.chunks != 1 else ''}  {self.folder}"
+        return (f"{self.feature_set:6s} {self.fingerprint}  {self.files} files ({self.labelled} labelled), "
+                f"{self.augmented} augmented rows, {self.superseded} superseded rows, {self.failures} failures; "
+                f"{self.chunks} chunk{'s' if self.chunks != 1 else ''}  {self.folder}")
 
 
 @dataclasses.dataclass(frozen=True)
 class StoreSummary:
-    """What a store holds: its feature configurations and its recorded failures."""
+    """What a store holds: its feature configurations, recorded failures and set-aside chunks.
+
+    ``warnings`` are the one-line warnings of this look (a chunk just set aside);
+    ``quarantined`` lists every chunk under ``quarantine/``.
+    """
 
     path: str
     datasets: list[DatasetSummary]
     failures: list[tuple[str, str]]
+    quarantined: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     def lines(self, *, max_failures: int = 20) -> list[str]:
         out = [d.line() for d in self.datasets]
         out.append(f"{len(self.failures)} files with a recorded failure")
         out += [f"  {path}: {reason}" for path, reason in self.failures[:max_failures]]
+        if superseded := sum(d.superseded for d in self.datasets):
+            out.append(f"{superseded} superseded rows: compacting the store (semo-batch compact) drops them")
+        if k := len(self.quarantined):
+            out.append(f"{k} damaged chunk{'s' if k != 1 else ''} set aside in {Path(self.path) / QUARANTINE_DIR}")
         return out
 
 
@@ -93,6 +126,9 @@ class FeatureStore:
         self.path = Path(path).expanduser().absolute()
         self._lock_fd: int | None = None
         self._seq = itertools.count()
+        self._guard = ChunkGuard(self.path)
+        #: One-line warnings about damaged chunks set aside, since this object was made (also logged).
+        self.warnings: list[str] = self._guard.warnings
 
     def __repr__(self) -> str:
         return f"FeatureStore({str(self.path)!r})"
@@ -105,6 +141,10 @@ class FeatureStore:
     @property
     def failures_dir(self) -> Path:
         return self.path / "failures"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.path / QUARANTINE_DIR
 
     def dataset_dir(self, config: FeatureConfig) -> Path:
         """Folder holding the rows of one feature configuration."""
@@ -119,35 +159,18 @@ class FeatureStore:
         self.unlock()
 
     def lock(self) -> None:
-        """Take the store's write lock (released when the process ends, even by SIGKILL).
+        """Take the store's write lock (released when the process ends, even by SIGKILL), and
+        remove what a writer killed before left (see :func:`~semo_batch.layout.take_lock`).
 
         Raises:
             StoreLockedError: another process holds it.
+            StoreWriteError: the store cannot be written (read-only, full).
         """
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
-            finally:
-                os.close(fd)
-            raise StoreLockedError(
-                f"{self.path}: store is being written by another semo-batch process (pid {holder}); "
-                "wait for it to finish or use another --store"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
-        # A writer killed mid-chunk leaves a hidden temporary; with the lock held, none is live.
-        for tmp in self.path.glob("*/**/.part-*.parquet.tmp"):
-            tmp.unlink(missing_ok=True)
+        self._lock_fd = take_lock(self.path)
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
+            release_lock(self._lock_fd)
             self._lock_fd = None
 
     # -- writing -------------------------------------------------------------------------------
@@ -156,21 +179,12 @@ class FeatureStore:
         return f"part-{stamp}-{os.getpid()}-{next(self._seq):05d}.parquet"
 
     def _write_atomic(self, table: pa.Table, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
+        """A new chunk in ``folder``, whole or not at all; raises :class:`StoreWriteError` (full, read-only)."""
         final = folder / self._chunk_name()
-        tmp = folder / f".{final.name}.tmp"
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
         try:
-            dfd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-        except OSError:
-            pass
+            write_chunk(table, final)
+        except OSError as exc:
+            raise StoreWriteError(self.path, os_problem(exc)) from None
         return final
 
     def write_rows(self, table: pa.Table, config: FeatureConfig, feature_names: Sequence[str]) -> Path | None:
@@ -194,7 +208,8 @@ class FeatureStore:
 
     # -- reading -------------------------------------------------------------------------------
     def _chunks(self, folder: Path) -> list[Path]:
-        return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        """The readable chunks of ``folder``; those whose footer cannot be read are set aside."""
+        return self._guard.chunks(folder, features=folder != self.failures_dir)
 
     def datasets(self) -> list[dict[str, Any]]:
         """One entry per feature configuration in the store: name, fingerprint, config, chunks."""
@@ -202,10 +217,8 @@ class FeatureStore:
         if not self.features_dir.is_dir():
             return out
         for d in sorted(p for p in self.features_dir.iterdir() if p.is_dir()):
-            chunks = self._chunks(d)
-            if not chunks:
-                continue
-            out.append({**self.read_metadata(chunks[0]), "folder": str(d), "chunks": len(chunks)})
+            if chunks := self._chunks(d):
+                out.append({**self.read_metadata(chunks[0]), "folder": str(d), "chunks": len(chunks)})
         return out
 
     @staticmethod
@@ -219,10 +232,10 @@ class FeatureStore:
 
     def existing_keys(self, config: FeatureConfig) -> set[tuple[str, int, int, float, str]]:
         """``(path, size, mtime_ns, augment, channel)`` of every row already stored for ``config``."""
-        chunks = self._chunks(self.dataset_dir(config))
-        if not chunks:
+        if not self._chunks(self.dataset_dir(config)):
             return set()
-        df = self.collect(self.scan(config, augmented=True, newest=False).select("path", "size", "mtime_ns", "augment", "channel"))
+        df = self.read(lambda: self.scan(config, augmented=True, newest=False)
+                       .select("path", "size", "mtime_ns", "augment", "channel"))
         return {(p, s, m, round(float(a), 4), c) for p, s, m, a, c in df.iter_rows()}
 
     def source_for(self, config: FeatureConfig) -> FeatureConfig:
@@ -267,44 +280,68 @@ class FeatureStore:
             lf = lf.filter((pl.col("augment") == 1.0) & (pl.col("channel") == ""))
         if not newest:
             return lf
-        lf = lf.sort("written_at").unique(subset=["path", "augment", "channel"], keep="last", maintain_order=True)
-        return lf.sort("path", "augment", "channel")
+        return newest_rows(lf).sort(*ROW_KEY)
 
     def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
-        """Run a scan of this store's chunks; a damaged chunk becomes a one-line :class:`StoreError`."""
+        """Run a scan of this store's chunks.
+
+        Raises:
+            StoreError: one line, when a chunk cannot be read; a chunk damaged past its
+                footer is found and set aside first, so that the same call succeeds again
+                (see :meth:`read`, which makes it).
+        """
         try:
             return lf.collect()
         except (pl.exceptions.PolarsError, OSError, pa.ArrowException) as exc:
+            if not isinstance(exc, FileNotFoundError) and self._guard.set_aside_unreadable():
+                raise StoreError(f"{self.path}: damaged chunks were set aside in {self.quarantine_dir}; "
+                                 "run again to use the rest of the store") from None
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             first = first if len(first) <= 200 else first[:200] + "..."
             raise StoreError(f"{self.path}: a chunk cannot be read ({type(exc).__name__}: {first})") from None
 
+    def read(self, build: Callable[[], pl.LazyFrame]) -> pl.DataFrame:
+        """``collect(build())``, built again (on the remaining chunks) after a damaged chunk is set aside."""
+        while True:  # each round sets a chunk aside, or raises
+            n = len(self.warnings)
+            try:
+                return self.collect(build())
+            except StoreError:
+                if len(self.warnings) == n:
+                    raise
+
     def summary(self) -> StoreSummary:
-        """Files and chunks per feature configuration, and the recorded failures.
+        """Rows per feature configuration (files, labelled, augmented, superseded, failures),
+        the recorded failures and the chunks set aside.
 
         Raises:
             StoreError: the folder is not a store, or a chunk cannot be read.
         """
         if not self.path.is_dir():
             raise StoreError(f"{self.path}: no such store")
+        fails = self.failures()
+        failed = fails["fingerprint"].to_list() if "fingerprint" in fails.columns else []
         datasets = []
         for d in self.datasets():
             config = FeatureConfig.from_dict(d["config"])
-            files = self.collect(self.scan(config).select("path")).height
-            datasets.append(DatasetSummary(d["feature_set"], d["fingerprint"], files, d["chunks"], d["folder"]))
-        fails = self.failures()
-        return StoreSummary(str(self.path), datasets, list(zip(fails["path"].to_list(), fails["reason"].to_list())))
+            rows = self.read(lambda c=config: self.scan(c, augmented=True, newest=False)  # type: ignore[misc]
+                             .select(*ROW_KEY, "emotion", "written_at"))
+            datasets.append(DatasetSummary(d["feature_set"], d["fingerprint"], **row_counts(rows),
+                                           failures=failed.count(d["fingerprint"]),
+                                           chunks=len(self._chunks(Path(d["folder"]))), folder=d["folder"]))
+        quarantined = sorted(str(p) for p in self.quarantine_dir.rglob("*.parquet"))
+        return StoreSummary(str(self.path), datasets, list(zip(fails["path"].to_list(), fails["reason"].to_list())),
+                            quarantined, list(self.warnings))
 
     def failures(self) -> pl.DataFrame:
         """Recorded failures, newest per path and configuration, without files that have since succeeded."""
         chunks = self._chunks(self.failures_dir)
         if not chunks:
             return pl.DataFrame(schema={c: pl.String for c in ("path", "reason")})
-        df = self.collect(pl.scan_parquet(chunks).sort("written_at").unique(subset=["path", "fingerprint"], keep="last"))
-        done = []
-        for d in self.datasets():
-            rows = pl.scan_parquet(self._chunks(Path(d["folder"]))).select("path", "written_at", "fingerprint")
-            done.append(self.collect(rows))
+        df = self.read(lambda: pl.scan_parquet(self._chunks(self.failures_dir))
+                       .sort("written_at").unique(subset=["path", "fingerprint"], keep="last"))
+        done = [self.read(lambda f=Path(d["folder"]): pl.scan_parquet(self._chunks(f))  # type: ignore[misc]
+                          .select("path", "written_at", "fingerprint")) for d in self.datasets()]
         if done:
             ok = pl.concat(done).group_by("path", "fingerprint").agg(pl.col("written_at").max().alias("ok_at"))
             df = df.join(ok, on=["path", "fingerprint"], how="left")

@@ -208,14 +208,66 @@ def test_rows_missing_a_column_are_refused_in_one_line(tmp_path):
     assert not fs.dataset_dir(SEED).exists()
 
 
-def test_a_damaged_chunk_is_one_line_error(tmp_path):
+def test_a_damaged_chunk_is_set_aside_with_a_one_line_warning(tmp_path):
     fs = FeatureStore(tmp_path / "s")
     n = names(SEED)
     chunk = fs.write_rows(_rows([("/data/a.wav", 1, 1.0)], n), SEED, n)
+    fs.write_rows(_rows([("/data/b.wav", 1, 2.0)], n), SEED, n)
     chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
-    with pytest.raises(StoreError, match="not a semo-batch feature chunk") as e:
-        fs.summary()
-    assert chunk.name in str(e.value) and "\n" not in str(e.value)
+    fresh = FeatureStore(tmp_path / "s")
+    s = fresh.summary()
+    (d,) = s.datasets
+    assert (d.files, d.chunks) == (1, 1)  # b.wav, from the chunk that reads
+    (warning,) = s.warnings
+    assert warning.startswith(f"{chunk}: damaged chunk (") and "\n" not in warning
+    moved = fs.path / "quarantine" / chunk.relative_to(fs.path)
+    assert not chunk.exists() and moved.is_file() and s.quarantined == [str(moved)]
+    assert f"1 damaged chunk set aside in {fs.path / 'quarantine'}" in s.lines()
+    assert fresh.scan(SEED).collect()["path"].to_list() == ["/data/b.wav"]
+    # Once set aside it is no longer news: a later look warns of nothing, but still counts it.
+    again = FeatureStore(tmp_path / "s").summary()
+    assert again.warnings == [] and again.quarantined == [str(moved)]
+
+
+def test_a_store_that_is_not_one(tmp_path):
+    with pytest.raises(StoreError, match="no such store"):
+        FeatureStore(tmp_path / "nothing").summary()
+
+
+def _copies(table: pa.Table, augment: float, channel: str) -> pa.Table:
+    table = table.set_column(table.schema.get_field_index("augment"), "augment", pa.array([augment] * table.num_rows))
+    return table.set_column(table.schema.get_field_index("channel"), "channel", pa.array([channel] * table.num_rows))
+
+
+def test_summary_counts_files_labels_copies_superseded_rows_and_failures(tmp_path):
+    fs = FeatureStore(tmp_path / "s")
+    n = names(SEED)
+    base = _rows([("/data/a.wav", 1, 1.0), ("/data/b.wav", 1, 1.0), ("/data/c.wav", 1, 1.0)], n)
+    base = base.set_column(base.schema.get_field_index("emotion"), "emotion", pa.array(["angry", None, "sad"]))
+    fs.write_rows(base, SEED, n)
+    fs.write_rows(_copies(base, 0.9, ""), SEED, n)  # 3 speed copies
+    fs.write_rows(_copies(base.slice(0, 2), 1.0, "random:1"), SEED, n)  # 2 channel copies
+    fs.write_rows(_rows([("/data/a.wav", 2, 1.0)], n), SEED, n)  # a.wav changed: its first row is superseded
+    fs.write_rows(_copies(base.slice(1, 1), 0.9, ""), SEED, n)  # b.wav's speed copy again: superseded too
+    fails = pa.table({"path": ["/data/d.wav"], "relpath": ["d.wav"], "root": ["/data"], "size": [5],
+                      "mtime_ns": [1], "reason": ["not a decodable audio file"]})
+    fs.write_failures(fails, SEED)
+    fs.write_failures(fails, EMO)  # another feature set's failure: not counted for seed
+    s = FeatureStore(tmp_path / "s").summary()
+    (d,) = s.datasets
+    # a.wav's newest row has no label (the rewrite above); c.wav keeps "sad".
+    assert (d.files, d.labelled, d.augmented, d.superseded, d.failures, d.chunks) == (3, 1, 5, 2, 1, 5)
+    assert d.line().startswith(f"seed   {SEED.fingerprint()}  3 files (1 labelled), 5 augmented rows, "
+                               "2 superseded rows, 1 failures; 5 chunks")
+    assert s.failures == [("/data/d.wav", "not a decodable audio file")] * 2
+    assert "2 superseded rows: compacting the store (semo-batch compact) drops them" in s.lines()
+    assert s.quarantined == [] and s.warnings == []
+
+
+def test_summary_of_the_featurized_corpus(filled):
+    corpus, fs = filled
+    (d,) = FeatureStore(fs.path).summary().datasets
+    assert (d.files, d.labelled, d.augmented, d.superseded, d.failures, d.chunks) == (len(CORPUS), 3, 0, 0, 1, 1)
 
 
 def test_lock_is_exclusive(tmp_path):
