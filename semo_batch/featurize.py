@@ -8,7 +8,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,8 +17,8 @@ import pyarrow as pa
 from . import features
 from .choices import choose
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
-from .discover import discover, printable_path
-from .errors import AudioError, ConfigError, Interrupted, SemoError, failure_lines
+from .discover import AudioFile, discover, printable_path
+from .errors import AudioError, ConfigError, Interrupted, SemoError, StoreWriteError, failure_lines
 from .extract import FileResult
 from .naming import Scheme, parse_name, parse_ravdess, read_labels_csv
 from .options import RunOptions
@@ -49,6 +49,9 @@ class FeaturizeSummary:
     failures_dir: str
     interrupted: bool = False
     failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    extended: int = 0  # files already stored that got only their missing copies (new augment, channel_copies)
+    chunks: int = 0  # chunks this run wrote
+    warnings: list[str] = dataclasses.field(default_factory=list)  # damaged chunks set aside (also logged)
 
     @property
     def files_per_second(self) -> float:
@@ -56,8 +59,9 @@ class FeaturizeSummary:
 
     def lines(self) -> list[str]:
         """A human summary, one fact a line."""
+        only = f" ({self.extended} of them only their missing copies)" if self.extended else ""
         out = [
-            f"{self.found} files found: {self.done} featurized, {self.skipped} skipped (already in the store), "
+            f"{self.found} files found: {self.done} featurized{only}, {self.skipped} skipped (already in the store), "
             f"{self.failed} failed",
             f"feature set {self.feature_set} ({self.fingerprint}) in {self.store}; "
             f"{self.seconds:.1f} s, {self.files_per_second:.1f} files/s",
@@ -142,15 +146,20 @@ class Labeller:
         return cols
 
 
+Key = tuple[str, int, int, float, str]
+
+
 def rows_table(
-    results: Sequence[FileResult], feature_names: Sequence[str], labeller: Labeller | None = None
+    results: Sequence[FileResult], feature_names: Sequence[str], labeller: Labeller | None = None,
+    skip: Container[Key] = (),
 ) -> pa.Table:
     """The successful results as store rows (:data:`~semo_batch.store.ROW_COLUMNS` + features).
 
     A result with speed perturbations or channel copies gives one row per version, told
     apart by the ``augment`` column (1.0 for the recording's own speed) and the ``channel``
     column (``""`` for the recording as it is).  ``labeller`` (default: every
-    file-name scheme) gives each file's label columns.
+    file-name scheme) gives each file's label columns.  Rows whose ``(path, size, mtime_ns,
+    augment, channel)`` is in ``skip`` (already stored) are left out.
     """
     labeller = labeller or Labeller()
     labels = {id(r): labeller(r.file.path) for r in results if r.features is not None}
@@ -158,6 +167,8 @@ def rows_table(
     rows: list[tuple[FileResult, float, str, Any]] = [(r, 1.0, "", r.features) for r in ok]
     rows += [(r, factor, "", vec) for r in ok for factor, vec in r.augmented]
     rows += [(r, 1.0, name, vec) for r in ok for name, vec in r.channel_copies]
+    rows = [(r, a, c, v) for r, a, c, v in rows
+            if (printable_path(r.file.path), r.size, r.mtime_ns, round(float(a), 4), c) not in skip]
     cols: dict[str, Any] = {
         "path": [printable_path(r.file.path) for r, _, _, _ in rows],
         "relpath": [printable_path(r.file.relpath) for r, _, _, _ in rows],
@@ -178,19 +189,34 @@ def rows_table(
     return table
 
 
+def _plan(files: Sequence[AudioFile], wanted: Sequence[tuple[float, str]], have: Container[Key]
+          ) -> list[tuple[tuple[float, ...], int, bool, list[AudioFile]]]:
+    """What each file still needs, as groups ``(speed factors, channel copies, copies only, files)``.
+
+    A file stored with every wanted copy needs nothing; one that misses only some copies
+    is featurized with those (its recording's own row is recomputed by the worker but not
+    stored again, see :func:`rows_table`); a new or changed file gets everything.
+    """
+    groups: dict[tuple[tuple[float, str], ...], list[AudioFile]] = {}
+    for f in files:
+        try:
+            st = os.stat(f.path)
+            missing = tuple(w for w in wanted if (printable_path(f.path), int(st.st_size), int(st.st_mtime_ns), *w) not in have)
+        except OSError:
+            missing = tuple(wanted)  # the worker records why it cannot be read
+        if missing:
+            groups.setdefault(missing, []).append(f)
+    return [(tuple(a for a, c in m if a != 1.0), max((int(c.split(":")[1]) for _, c in m if c), default=0),
+             (1.0, "") not in m, group) for m, group in groups.items()]
+
+
 def failures_table(results: Sequence[FileResult]) -> pa.Table:
     """The failed results: file, size, modification time and the one-line reason."""
     bad = [r for r in results if r.error is not None]
-    return pa.table(
-        {
-            "path": pa.array([printable_path(r.file.path) for r in bad], pa.string()),
-            "relpath": pa.array([printable_path(r.file.relpath) for r in bad], pa.string()),
-            "root": pa.array([printable_path(r.file.root) for r in bad], pa.string()),
-            "size": pa.array([r.size for r in bad], pa.int64()),
-            "mtime_ns": pa.array([r.mtime_ns for r in bad], pa.int64()),
-            "reason": pa.array([r.error for r in bad], pa.string()),
-        }
-    )
+    names = {k: pa.array([printable_path(getattr(r.file, k)) for r in bad], pa.string()) for k in ("path", "relpath", "root")}
+    return pa.table({**names, "size": pa.array([r.size for r in bad], pa.int64()),
+                     "mtime_ns": pa.array([r.mtime_ns for r in bad], pa.int64()),
+                     "reason": pa.array([r.error for r in bad], pa.string())})
 
 
 def featurize(
@@ -210,7 +236,8 @@ def featurize(
     """Featurize every audio file under ``roots`` into ``store``.
 
     Files already stored with the same path, size, modification time and feature
-    fingerprint are skipped unless ``force``.  Results are written in chunks as
+    fingerprint are skipped unless ``force``; with new ``augment`` factors or more
+    ``channel_copies``, stored files get only the copies they miss.  Results are written in chunks as
     they arrive, each atomically; failures are recorded with a one-line reason and
     retried on the next run.
 
@@ -234,6 +261,8 @@ def featurize(
         ConfigError: a missing folder or unknown feature set.
         ModelError: the feature set's encoder weights are missing or altered.
         StoreLockedError: another process is writing the store.
+        StoreWriteError: the store is full or read-only; the chunks written are kept, and the
+            same call resumes once it is fixed.
         Interrupted: on Ctrl-C, after writing what was complete.
     """
     t0 = time.perf_counter()
@@ -252,29 +281,13 @@ def featurize(
         raise ConfigError(f"channel_copies must be a whole number from 0 to 8; got {channel_copies!r}")
     wanted = [(1.0, ""), *((a, "") for a in augment), *((1.0, f"random:{k}") for k in range(1, channel_copies + 1))]
     with fs:
-        todo = files
-        if not force:
-            have = fs.existing_keys(config)
-            todo = []
-            for f in files:
-                try:
-                    st = os.stat(f.path)
-                    keys = [(printable_path(f.path), int(st.st_size), int(st.st_mtime_ns), a, c) for a, c in wanted]
-                except OSError:
-                    keys = []
-                if not keys or any(k not in have for k in keys):
-                    todo.append(f)
-        summary = FeaturizeSummary(
-            found=len(files),
-            done=0,
-            skipped=len(files) - len(todo),
-            failed=0,
-            seconds=0.0,
-            store=str(fs.path),
-            feature_set=config.name,
-            fingerprint=config.fingerprint(),
-            failures_dir=str(fs.failures_dir),
-        )
+        have: Container[Key] = set() if force else fs.existing_keys(config)
+        plan = _plan(files, wanted, have)
+        todo = [f for *_, group in plan for f in group]
+        extending = {f.path for *_, copies_only, group in plan if copies_only for f in group}
+        summary = FeaturizeSummary(found=len(files), done=0, skipped=len(files) - len(todo), failed=0, seconds=0.0,
+                                   store=str(fs.path), feature_set=config.name, fingerprint=config.fingerprint(),
+                                   failures_dir=str(fs.failures_dir), warnings=fs.warnings)
         pending: list[FileResult] = []
         last_flush = time.monotonic()
 
@@ -282,12 +295,23 @@ def featurize(
             nonlocal pending, last_flush
             # Take the batch first: a Ctrl-C inside the writes must not write it twice.
             batch, pending = pending, []
-            fs.write_rows(rows_table(batch, names, labeller), config, names)
-            fs.write_failures(failures_table(batch), config)
+            try:
+                for chunk in (fs.write_rows(rows_table(batch, names, labeller, skip=have), config, names),
+                              fs.write_failures(failures_table(batch), config)):
+                    summary.chunks += chunk is not None
+            except StoreWriteError as exc:  # a full disk, a read-only store: what is written stays
+                fix = "free space" if exc.full else "make the store writable"
+                kept = "1 chunk written is kept" if summary.chunks == 1 else f"{summary.chunks} chunks written are kept"
+                raise StoreWriteError(exc.path, exc.problem, f"{kept}; {fix} and run the same command to resume") from None
             last_flush = time.monotonic()
 
         finished = 0
-        results = map_files(todo, config, options, augment=augment, channel_copies=channel_copies)
+
+        def extract_all() -> Iterator[FileResult]:
+            for factors, copies, _, group in plan:
+                yield from map_files(group, config, options, augment=factors, channel_copies=copies)
+
+        results = extract_all()
         try:
             with _ctrl_c_requests_stop() as stop:
                 for res in results:
@@ -295,6 +319,7 @@ def featurize(
                     finished += 1
                     if res.error is None:
                         summary.done += 1
+                        summary.extended += res.file.path in extending
                     else:
                         summary.failed += 1
                         summary.failures.append((printable_path(res.file.path), res.error))
