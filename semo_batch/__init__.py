@@ -38,6 +38,8 @@ _API: dict[str, str] = {
     "Scores": "metrics",
     "CVResult": "metrics",
     "FeatureStore": "store",
+    "compact": "compact",
+    "CompactSummary": "compact",
     "FeatureConfig": "config",
     "get_config": "config",
     "RunOptions": "options",
