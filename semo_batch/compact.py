@@ -61,8 +61,9 @@ class CompactedSet:
         name = f"{self.feature_set} {self.fingerprint}".strip()
         if not self.rewritten:
             return f"{name}: already compact ({self.rows_after} rows in {_n(self.chunks_after, 'chunk')})"
+        what = "older or resolved failures" if self.feature_set == "failures" else "superseded rows"
         return (f"{name}: {self.rows_before} rows in {_n(self.chunks_before, 'chunk')} -> {self.rows_after} rows "
-                f"in {_n(self.chunks_after, 'chunk')} ({self.rows_before - self.rows_after} superseded rows dropped)")
+                f"in {_n(self.chunks_after, 'chunk')} ({self.rows_before - self.rows_after} {what} dropped)")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -252,6 +252,8 @@ class ChunkGuard:
         """The ``*.parquet`` chunks of ``folder`` whose footer reads, sorted; the others are set aside."""
         out = []
         for chunk in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+            if chunk in self._unmovable:
+                continue
             try:
                 st = chunk.stat()
                 if self._checked.get(chunk) != (st.st_size, st.st_mtime_ns):
@@ -262,8 +264,7 @@ class ChunkGuard:
                     self._checked[chunk] = (st.st_size, st.st_mtime_ns)
             except FileNotFoundError:  # moved away meanwhile (a compaction)
                 continue
-            if chunk not in self._unmovable:
-                out.append(chunk)
+            out.append(chunk)
         return out
 
     def set_aside(self, chunk: Path, problem: str) -> None:

@@ -105,6 +105,7 @@ def test_compact_drops_superseded_rows_and_readers_see_the_same(store):
     assert (by["failures"].rows_before, by["failures"].rows_after, by["failures"].chunks_after) == (3, 1, 1)
     assert s.dropped == 5 and s.bytes_after < s.bytes_before
     assert f"seed {SEED.fingerprint()}: 7 rows in 4 chunks -> 5 rows in 1 chunk (2 superseded rows dropped)" in s.lines()
+    assert "failures: 3 rows in 3 chunks -> 1 rows in 1 chunk (2 older or resolved failures dropped)" in s.lines()
     assert s.lines()[-1].startswith(f"{store}: 5 rows dropped; chunks ")
     _same_view(before, _view(store))
     fs = FeatureStore(store)

@@ -238,3 +238,24 @@ def test_raw_readers_and_the_store_agree_after_setting_aside(chunked):
     assert fs.summary().datasets[0].files == len(left)
     # Once set aside, any Parquet engine reads the store's glob again.
     assert pl.scan_parquet(f"{store}/features/**/*.parquet").collect().height == len(left)
+
+
+def test_a_damaged_chunk_of_a_read_only_store_is_skipped_in_place(chunked, monkeypatch):
+    _, store, chunks = chunked
+    held = len(_paths(chunks[0]))
+    chunks[0].write_bytes(b"")
+    real = os.replace
+
+    def read_only(src, dst):
+        if "quarantine" in str(dst):
+            raise OSError(errno.EROFS, "Read-only file system")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", read_only)
+    fs = FeatureStore(store)
+    s = fs.summary()
+    assert s.datasets[0].files == N_GOOD - held and chunks[0].exists()
+    (warning,) = s.warnings
+    assert warning.endswith("skipped, not moved (read-only file system); its files are featurized again by the next "
+                            "featurize")
+    assert fs.scan(SEED).collect().height == N_GOOD - held
