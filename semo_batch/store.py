@@ -81,9 +81,9 @@ class DatasetSummary:
     folder: str
 
     def line(self) -> str:
-        return (f"{self.feature_set:6s} {self.fingerprint}  {self.files} files ({self.labelled} labelled), "
-                f"{self.augmented} augmented rows, {self.superseded} superseded rows, {self.failures} failures; "
-                f"{self.chunks} chunk{'s' if self.chunks != 1 else ''}  {self.folder}")
+        return (f"{self.feature_set:6s} {self.fingerprint}  {self.files} files in {self.chunks} "
+                f"chunk{'s' if self.chunks != 1 else ''} ({self.labelled} labelled, {self.augmented} augmented rows, "
+                f"{self.superseded} superseded rows, {self.failures} failures)  {self.folder}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -317,8 +317,9 @@ class FeatureStore:
         Raises:
             StoreError: the folder is not a store, or a chunk cannot be read.
         """
-        if not self.path.is_dir():
-            raise StoreError(f"{self.path}: no such store")
+        if not any((self.path / p).exists() for p in ("features", "failures", QUARANTINE_DIR, ".lock")):
+            what = "not a feature store (no features/ or failures/ in it)" if self.path.is_dir() else "no such store"
+            raise StoreError(f"{self.path}: {what}")
         fails = self.failures()
         failed = fails["fingerprint"].to_list() if "fingerprint" in fails.columns else []
         datasets = []

@@ -232,6 +232,12 @@ def test_a_damaged_chunk_is_set_aside_with_a_one_line_warning(tmp_path):
 def test_a_store_that_is_not_one(tmp_path):
     with pytest.raises(StoreError, match="no such store"):
         FeatureStore(tmp_path / "nothing").summary()
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(StoreError, match="folder: not a feature store"):
+        FeatureStore(tmp_path / "folder").summary()
+    with FeatureStore(tmp_path / "empty"):  # a store that nothing was written to yet
+        pass
+    assert FeatureStore(tmp_path / "empty").summary().lines() == ["0 files with a recorded failure"]
 
 
 def _copies(table: pa.Table, augment: float, channel: str) -> pa.Table:
@@ -257,8 +263,8 @@ def test_summary_counts_files_labels_copies_superseded_rows_and_failures(tmp_pat
     (d,) = s.datasets
     # a.wav's newest row has no label (the rewrite above); c.wav keeps "sad".
     assert (d.files, d.labelled, d.augmented, d.superseded, d.failures, d.chunks) == (3, 1, 5, 2, 1, 5)
-    assert d.line().startswith(f"seed   {SEED.fingerprint()}  3 files (1 labelled), 5 augmented rows, "
-                               "2 superseded rows, 1 failures; 5 chunks")
+    assert d.line() == (f"seed   {SEED.fingerprint()}  3 files in 5 chunks (1 labelled, 5 augmented rows, "
+                        f"2 superseded rows, 1 failures)  {fs.dataset_dir(SEED)}")
     assert s.failures == [("/data/d.wav", "not a decodable audio file")] * 2
     assert "2 superseded rows: compacting the store (semo-batch compact) drops them" in s.lines()
     assert s.quarantined == [] and s.warnings == []
