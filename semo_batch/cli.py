@@ -14,7 +14,7 @@ import typer
 
 from . import cli_args as opts
 from .choices import Backend, CVProtocol, FeatureSet, ModelName, NormalizeBy, Scheme, Split
-from .console import EXIT_ERROR, EXIT_PARTIAL, OneLineErrors, call, echo, fail, nothing_found
+from .console import OneLineErrors, call, echo, finish_batch
 from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 
 app = typer.Typer(name="semo-batch", cls=OneLineErrors, no_args_is_help=True, add_completion=False,
@@ -48,7 +48,9 @@ def featurize(
     labels: Annotated[Path | None, typer.Option(metavar="CSV", help="Labels: path,emotion[,speaker][,corpus].")] = None,
     quiet: opts.Quiet = False,
 ) -> None:
-    """Extract features of every audio file under INPUT into the store (skipping files already there).
+    """Extract features of audio files into a store.
+
+    Every audio file under INPUT, skipping files already stored unchanged.
 
     \b
     Examples:
@@ -61,12 +63,7 @@ def featurize(
     run = opts.run_options("featurize", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend, scheduler=scheduler, follow_symlinks=follow_symlinks)
     summary = call(_featurize, inputs, store, feature_set=feature_set, options=run, force=force, strict=strict,
                    augment=call(parse_factors, augment), channel_copies=channel_copies, scheme=scheme, labels=labels)
-    if summary.found == 0:
-        nothing_found(inputs)
-    echo(summary.lines())
-    echo(summary.failure_lines(), err=True)
-    if summary.failed:
-        raise typer.Exit(EXIT_PARTIAL)
+    finish_batch(summary, inputs, found=summary.found)
 
 
 @app.command()
@@ -80,7 +77,9 @@ def train(
     normalize_by: Annotated[NormalizeBy, typer.Option(help="z-score features per speaker group.")] = NormalizeBy.NONE,
     no_augmented: Annotated[bool, opts.flag("--no-augmented", help="Leave the store's perturbed copies out.")] = False,
 ) -> None:
-    """Train a model on the store's labelled rows; save it with held-out metrics and plots.
+    """Train a model on a store; save it with held-out scores.
+
+    Trains on the labelled rows; writes the model folder with metrics and plots.
 
     \b
     Examples:
@@ -109,9 +108,11 @@ def evaluate(
     seed: opts.Seed = 0,
     no_augmented: Annotated[bool, opts.flag("--no-augmented", help="With --cv, train folds without perturbed copies.")] = False,
     test_corpus: Annotated[str | None, typer.Option(metavar="NAME", help="With --cv, test this corpus only.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Also write the result as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", callback=opts.writable, help="Also write the result as JSON.")] = None,
 ) -> None:
-    """Score a saved model on the rows it did not train on, or cross-validate (--cv actor: by speaker).
+    """Score a saved model on held-out rows, or cross-validate.
+
+    Without --cv: the rows the model did not train on. --cv actor: by speaker.
 
     \b
     Examples:
@@ -119,13 +120,10 @@ def evaluate(
       semo-batch evaluate --cv actor --folds 5 --model logreg
       semo-batch evaluate --cv actor --store s1 --store s2 --test-corpus crema-d
     """
-    from .paths import check_output_path
-    call(check_output_path, json_out) if json_out is not None else None
     if cv is None:
         from .evaluate import evaluate as _evaluate
         r: Any = call(_evaluate, store, model_dir, include_training=include_training)
-        if r.warning:
-            typer.echo(r.warning, err=True)
+        echo([r.warning] if r.warning else [], err=True)
     else:
         from .evaluate import cross_validate
         from .progress import ProgressPrinter
@@ -151,7 +149,7 @@ def predict(
     scheduler: opts.Scheduler = None,
     quiet: opts.Quiet = False,
 ) -> None:
-    """Label every audio file under INPUT and write one CSV row per file.
+    """Label audio files; one CSV row per file.
 
     \b
     Examples:
@@ -162,29 +160,22 @@ def predict(
     from .predict import predict_to_csv
     run = opts.run_options("predict", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend, scheduler=scheduler)
     summary = call(predict_to_csv, inputs, output, model_dir=model_dir, normalize_by=normalize_by, options=run, plot=plot)
-    if summary.files == 0:
-        nothing_found(inputs)
-    echo(summary.lines()[quiet:])
-    echo(summary.failure_lines(), err=True)
-    if summary.failed:
-        raise typer.Exit(EXIT_ERROR if strict else EXIT_PARTIAL)
+    finish_batch(summary, inputs, found=summary.files, strict=strict, quiet=quiet)
 
 
 @app.command("run")
 def run_job_cmd(job: Annotated[Path, typer.Argument(metavar="JOB.toml", help="A job file.")], quiet: opts.Quiet = False) -> None:
-    """Run a TOML job file: its [featurize], [train], [evaluate] and [predict] sections, in order.
+    """Run a TOML job file: featurize, train, evaluate, predict.
 
-    Each section takes the options of the command of that name (with underscores);
-    relative paths are relative to the job file.
+    Its sections run in that order, each with the options of the command of that
+    name (with underscores); relative paths are relative to the job file.
 
     \b
     Example job file:
       [featurize]
       inputs = ["/data/ravdess"]
-      store = "out/store"
       [train]
       model = "logreg"
-      model_dir = "out/model"
     """
     from .jobs import run_job
     from .progress import ProgressPrinter
@@ -193,7 +184,7 @@ def run_job_cmd(job: Annotated[Path, typer.Argument(metavar="JOB.toml", help="A 
 
 @app.command()
 def demo(output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Also write the predictions as CSV.")] = None) -> None:
-    """Label the bundled RAVDESS sample clips with the bundled default model.
+    """Label the bundled sample clips with the bundled model.
 
     \b
     Examples:
@@ -210,16 +201,16 @@ def inspect(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="PNG", help="Picture to write.")] = Path("inspect.png"),
     feature_set: Annotated[FeatureSet, typer.Option(help="Analysis parameters to show.")] = FeatureSet.EMO,
 ) -> None:
-    """Draw the waveform, spectrograms, chroma, MFCC, zero crossings and spectral shape of one file.
+    """Draw one file's waveform, spectrograms and features.
+
+    Waveform, linear and mel spectrograms, chroma, MFCC, zero crossings, centroid
+    and roll-off, F0.
 
     \b
-    Example:
-      semo-batch inspect clip.wav -o clip.png
+    Example: semo-batch inspect clip.wav -o clip.png
     """
     from .errors import AudioError
     from .plots import inspect_file
-    if not file.is_file():
-        fail(f"{file}: no such file", 2)
     typer.echo(f"wrote {call(inspect_file, file, output, feature_set=feature_set, input_errors=(AudioError,))}")
 
 
@@ -229,11 +220,10 @@ def report(
     model_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Model folder to include.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", metavar="HTML", help="Report to write.")] = Path("report.html"),
 ) -> None:
-    """Write one self-contained HTML report of a feature store and, given one, a model.
+    """Write an HTML report of a store and a model. One self-contained file.
 
     \b
-    Example:
-      semo-batch report --store semo-store --model-dir semo-model -o report.html
+    Example: semo-batch report --model-dir semo-model -o report.html
     """
     from .report import build_report
     typer.echo(f"wrote {call(build_report, store_path=store, model_dir=model_dir, out_html=output)}")
@@ -241,16 +231,22 @@ def report(
 
 @app.command()
 def info(store: opts.Store = DEFAULT_STORE) -> None:
-    """List a store's feature sets: files, labelled, augmented and superseded rows, failures.
+    """Count a store's rows and failures per feature set.
 
     \b
-    Example:
-      semo-batch info --store semo-store
+    Example: semo-batch info --store semo-store
     """
     from .store import FeatureStore
     echo(call(FeatureStore(store).summary).lines())
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+@app.command()
+def compact(store: opts.Store = DEFAULT_STORE) -> None:
+    """Rewrite a store without superseded rows. Atomic: a kill loses nothing.
+
+    \b
+    Example: semo-batch compact --store semo-store
+    """
+    from .compact import compact as _compact
+    echo(call(_compact, store).lines())
+

@@ -16,7 +16,7 @@ from . import __version__
 from .choices import Backend
 from .console import call
 
-__all__ = ["flag", "run_options", "BackendChoice", "Version", "Jobs", "MaxDur", "ModelDir", "Out", "Quiet",
+__all__ = ["flag", "run_options", "writable", "BackendChoice", "Version", "Jobs", "MaxDur", "ModelDir", "Out", "Quiet",
            "Scheduler", "Seed", "Store", "Stores"]
 
 
@@ -44,6 +44,17 @@ def _print_version(value: bool) -> None:
 
 
 Version = Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")]
+
+
+def writable(path: Path | None) -> Path | None:
+    """An option callback: the output path can be written (checked before any work)."""
+    from .errors import ConfigError
+    from .paths import check_output_path
+
+    try:
+        return None if path is None else check_output_path(path)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def run_options(label: str, *, jobs: int, quiet: bool, max_duration: float, backend: Backend, scheduler: str | None, follow_symlinks: bool = False) -> Any:

@@ -17,6 +17,7 @@ tracebacks.  The exit codes (documented in the README):
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
@@ -25,11 +26,19 @@ import typer
 from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
-from .errors import ConfigError, Interrupted, ModelError, SemoError, StoreError, StoreLockedError
+from .errors import (
+    ConfigError,
+    Interrupted,
+    ModelError,
+    SemoError,
+    StoreError,
+    StoreLockedError,
+    StoreWriteError,
+)
 
 __all__ = [
     "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_PARTIAL", "EXIT_EMPTY", "EXIT_INTERRUPTED",
-    "OneLineErrors", "call", "echo", "fail", "nothing_found", "usage_message", "warn",
+    "OneLineErrors", "call", "echo", "fail", "finish_batch", "nothing_found", "usage_message", "warn",
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_EMPTY, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -38,7 +47,7 @@ PROG = "semo-batch"
 #: Library errors that mean "the input the user named is missing or unusable" (exit 2).
 INPUT_ERRORS: tuple[type[SemoError], ...] = (ConfigError, ModelError, StoreError)
 #: ... except these, which are runtime conditions (exit 1).
-RUNTIME_ERRORS: tuple[type[SemoError], ...] = (StoreLockedError,)
+RUNTIME_ERRORS: tuple[type[SemoError], ...] = (StoreLockedError, StoreWriteError)
 
 T = TypeVar("T")
 
@@ -57,6 +66,18 @@ def nothing_found(inputs: Sequence[object]) -> NoReturn:
     """Say aloud that the inputs hold no audio, and leave with :data:`EXIT_EMPTY`."""
     warn(f"no audio files in {', '.join(map(str, inputs))}; nothing to do")
     raise typer.Exit(EXIT_EMPTY)
+
+
+def finish_batch(summary: Any, inputs: Sequence[object], *, found: int, strict: bool = False, quiet: bool = False) -> None:
+    """End a batch command: no audio -> a warning and :data:`EXIT_EMPTY`; else its lines, the failed
+    files on stderr, and :data:`EXIT_PARTIAL` (:data:`EXIT_ERROR` with ``strict``) if any failed.
+    ``quiet`` leaves out the summary's first line (``predict``'s model line)."""
+    if found == 0:
+        nothing_found(inputs)
+    echo(summary.lines()[1 if quiet else 0:])
+    echo(summary.failure_lines(), err=True)
+    if summary.failed:
+        raise typer.Exit(EXIT_ERROR if strict else EXIT_PARTIAL)
 
 
 def echo(lines: Sequence[str], *, err: bool = False) -> None:
@@ -135,11 +156,27 @@ def _help_hint(exc: click_errors.ClickException) -> str:
     return f" (see '{path} --help')"
 
 
+class _WarningLines(logging.Handler):
+    """The library's warnings (a damaged chunk set aside, ...) as ``semo-batch: warning:`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        warn(" ".join(record.getMessage().split()))
+
+
+def show_library_warnings() -> None:
+    """Route the ``semo_batch`` logger's warnings to stderr, one line each (once per process)."""
+    logger = logging.getLogger("semo_batch")
+    if not any(isinstance(h, _WarningLines) for h in logger.handlers):
+        logger.addHandler(_WarningLines(logging.WARNING))
+        logger.propagate = False
+
+
 class OneLineErrors(TyperGroup):
     """The command group, run so that usage errors and interrupts print one line, never a box."""
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        show_library_warnings()
         try:
             code = super().main(args, prog_name or PROG, complete_var, standalone_mode=False,
                                 windows_expand_args=windows_expand_args, **extra)

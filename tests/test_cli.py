@@ -38,7 +38,7 @@ def test_the_cli_uses_the_library_vocabulary_and_defaults() -> None:
 def test_help_lists_every_command_with_its_summary() -> None:
     out = CliRunner().invoke(cli.app, ["--help"], terminal_width=200).output
     commands = {(c.name or c.callback.__name__): c.callback for c in cli.app.registered_commands}
-    assert len(commands) == 9
+    assert len(commands) == 10
     for name, callback in commands.items():
         summary = inspect.getdoc(callback).splitlines()[0]
         # A row of the commands table: the name, then the first words of its docstring.

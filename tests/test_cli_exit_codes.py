@@ -339,7 +339,7 @@ def test_output_paths_are_checked_before_any_work(folders: dict[str, Path], tmp_
     assert_one_error_line(res, "is a folder")
 
 
-def test_info_on_a_damaged_chunk_is_one_line(learning_store: Path, tmp_path: Path) -> None:
+def test_a_damaged_chunk_is_set_aside_with_one_warning_line(learning_store: Path, tmp_path: Path) -> None:
     import shutil
 
     store = tmp_path / "store"
@@ -347,11 +347,53 @@ def test_info_on_a_damaged_chunk_is_one_line(learning_store: Path, tmp_path: Pat
     chunk = next((store / "features").glob("*/*.parquet"))
     chunk.write_bytes(chunk.read_bytes()[:100])
     res = invoke("info", "--store", store)
-    assert_exit(res, EXIT_ERROR)
-    assert_one_error_line(res, chunk.name)
+    assert_exit(res, EXIT_OK)
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("semo-batch: warning: ") and chunk.name in lines[0], res.stderr
+    assert "1 damaged chunk set aside in" in res.stdout
+    assert (store / "quarantine" / chunk.relative_to(store)).is_file() and not chunk.exists()
+    res = invoke("info", "--store", store)  # set aside once: no warning the second time
+    assert_exit(res, EXIT_OK)
+    assert res.stderr == ""
 
 
 def test_info_lists_files_and_chunks(learning_store: Path) -> None:
     res = invoke("info", "--store", learning_store)
     assert_exit(res, EXIT_OK)
     assert "160 files in 1 chunk " in res.stdout and "0 files with a recorded failure" in res.stdout
+
+
+def test_a_full_disk_stops_featurize_with_one_line_and_exit_1(folders, tmp_path, monkeypatch):
+    import errno
+
+    import semo_batch.store
+
+    def full(table, final):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(semo_batch.store, "write_chunk", full)
+    res = invoke("featurize", folders["good"], "--store", tmp_path / "s", "-j", "1", "-q")
+    assert_exit(res, EXIT_ERROR)
+    assert_one_error_line(res, f"{tmp_path / 's'}: no space left on device", "run the same command to resume")
+    monkeypatch.undo()
+    assert_exit(invoke("featurize", folders["good"], "--store", tmp_path / "s", "-j", "1", "-q"), EXIT_OK)
+
+
+def test_compact_drops_superseded_rows(folders, tmp_path):
+    import os
+
+    store = tmp_path / "s"
+    assert_exit(invoke("featurize", folders["good"], "--store", store, "-j", "1", "-q"), EXIT_OK)
+    clip = folders["good"] / "a.wav"
+    st = clip.stat()
+    os.utime(clip, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # newer: featurized again, the old row superseded
+    try:
+        assert_exit(invoke("featurize", folders["good"], "--store", store, "-j", "1", "-q"), EXIT_OK)
+        assert "1 superseded rows" in invoke("info", "--store", store).stdout
+        res = invoke("compact", "--store", store)
+        assert_exit(res, EXIT_OK)
+        assert "1 superseded rows dropped" in res.stdout
+        assert "0 superseded rows" in invoke("info", "--store", store).stdout
+    finally:
+        os.utime(clip, ns=(st.st_atime_ns, st.st_mtime_ns))  # the module's folders are shared
+    assert_exit(invoke("compact", "--store", tmp_path / "nope"), EXIT_USAGE)
