@@ -177,9 +177,11 @@ _SEED = FeatureConfig(
 
 #: Speech at 16 kHz: 40 ms Hann windows (long enough for a 70 Hz pitch period three
 #: times over) zero-padded to 1024, 10 ms hop; 40 mel bands up to 8 kHz, 20 MFCCs.
+#: Version 4: F0 from the path tracker (half-sample lags, octave-jump cost between
+#: frames); version 3, the first tracker, reported sub-harmonics on many frames.
 _EMO = FeatureConfig(
     name=FeatureSet.EMO.value,
-    version=3,
+    version=4,
     sample_rate=16_000,
     n_fft=1024,
     win_length=640,
@@ -223,16 +225,20 @@ _WHISPER = FeatureConfig(
     trim_db=None,
 )
 
+#: ``emo`` version 3 (the first F0 tracker): the bundled models were trained on it, so
+#: the combined set keeps it until they are retrained.
+_EMO_V3 = dataclasses.replace(_EMO, version=3)
+
 #: ``emo`` and ``whisper`` side by side, from one decode: what the default model reads.
 _EMO_WHISPER = FeatureConfig(
     name=FeatureSet.EMO_WHISPER.value,
     version=1,
     sample_rate=16_000,
-    n_fft=_EMO.n_fft,
-    win_length=_EMO.win_length,
-    hop_length=_EMO.hop_length,
-    min_duration=max(_EMO.min_duration, _WHISPER.min_duration),
-    parts=(_EMO, _WHISPER),
+    n_fft=_EMO_V3.n_fft,
+    win_length=_EMO_V3.win_length,
+    hop_length=_EMO_V3.hop_length,
+    min_duration=max(_EMO_V3.min_duration, _WHISPER.min_duration),
+    parts=(_EMO_V3, _WHISPER),
 )
 
 FEATURE_SETS: dict[str, FeatureConfig] = {c.name: c for c in (_SEED, _EMO, _WHISPER, _EMO_WHISPER)}

@@ -28,6 +28,9 @@ __all__ = ["emo_names", "emo_features", "emo_descriptors", "ACTIVE_RANGE_DB", "V
 ACTIVE_RANGE_DB = 40.0
 #: Normalised autocorrelation above which a frame counts as voiced.
 VOICING_THRESHOLD = 0.5
+#: From this ``emo`` version on, F0 comes from the tracker with half-sample lags and a
+#: path over the frames; earlier versions (the bundled models') keep the first one.
+PATH_TRACKER_VERSION = 4
 _CONTRAST_EDGES_HZ = (0.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0)
 _FULL = ("mean", "std", "p10", "p50", "p90", "range", "slope")
 _SHAPE = ("mean", "std", "p10", "p90")
@@ -87,7 +90,8 @@ def emo_descriptors(y: np.ndarray, config: FeatureConfig, spec: Spectrum | None 
         contrast[:, b] = power_to_db(band[:, -q:].mean(axis=1)) - power_to_db(band[:, :q].mean(axis=1))
 
     f0, strength = f0_autocorrelation(
-        p, sr=sr, n_fft=n_fft, win_length=config.win_length, f0_min=config.f0_min, f0_max=config.f0_max
+        p, sr=sr, n_fft=n_fft, win_length=config.win_length, f0_min=config.f0_min, f0_max=config.f0_max,
+        voicing_threshold=VOICING_THRESHOLD, legacy=config.version < PATH_TRACKER_VERSION,
     )
     loud = np.percentile(energy_db, 99) if energy_db.size else 0.0
     active = energy_db > loud - ACTIVE_RANGE_DB

@@ -8,7 +8,14 @@ so it costs a fraction of the original and compiles nothing.
 :func:`f0_autocorrelation` tracks F0 from the same power spectrum as every
 other feature: the autocorrelation of a windowed frame is the inverse FFT of
 its power spectrum, normalised by the window's own autocorrelation
-(Boersma, 1993), with a small octave cost against sub-harmonics.
+(Boersma, 1993).  The autocorrelation is read at half-sample lags (the
+band-limited interpolation that zero-padding the power spectrum gives), each
+frame keeps its few best peaks, scored with an octave cost, and a Viterbi pass
+picks one per frame, with a cost on octave jumps between neighbouring
+periodic frames (as Praat's path finder does).  ``legacy=True`` gives the
+first version: the best peak of each frame, parabola-interpolated between
+whole-sample lags, on its own; it reports sub-harmonics (octave-down errors)
+on many frames and is kept only for feature sets recorded with it.
 """
 
 from __future__ import annotations
@@ -18,7 +25,21 @@ import functools
 import numpy as np
 import scipy.fft
 
-__all__ = ["estimate_tuning", "f0_autocorrelation"]
+__all__ = ["estimate_tuning", "f0_autocorrelation", "OCTAVE_COST", "OCTAVE_JUMP_COST", "N_CANDIDATES"]
+
+#: Octave cost of :func:`f0_autocorrelation` (per octave of lag above ``sr / f0_min``).
+OCTAVE_COST = 0.05
+#: Path cost per octave of F0 change between neighbouring periodic frames.  Praat's
+#: default is 0.35 (with 15 candidates).  With 0.5 and 8 candidates, 0.67 % and 0.89 % of
+#: the voiced frames of two sets of 48 RAVDESS files lie more than 0.75 octave off the
+#: median of their neighbours (+-5 frames), against 1.00 % and 0.96 % with 0.35 and 5
+#: candidates, and 6.9 % and 7.2 % with the first tracker; no change on synthetic glides.
+OCTAVE_JUMP_COST = 0.5
+#: Autocorrelation peaks per frame the path chooses from: enough that the true period
+#: survives next to its multiples in a frame with strong sub-harmonics.
+N_CANDIDATES = 8
+_UPSAMPLE = 2
+_NO_PEAK = 1e3  # path cost of a candidate slot without a peak
 
 
 def estimate_tuning(
@@ -110,19 +131,191 @@ def f0_autocorrelation(
     win_length: int,
     f0_min: float,
     f0_max: float,
-    octave_cost: float = 0.01,
+    octave_cost: float | None = None,
+    octave_jump_cost: float = OCTAVE_JUMP_COST,
+    voicing_threshold: float = 0.5,
+    n_candidates: int = N_CANDIDATES,
+    legacy: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """F0 candidate and its periodicity strength for every frame.
+    """F0 and its periodicity strength for every frame.
 
     Args:
         power: |STFT|**2 of Hann-windowed frames [shape=(t, 1 + n_fft // 2)].
         win_length: the Hann window's length; lags up to ``n_fft - win_length``
             are free of circular aliasing, so ``sr / f0_min`` must not exceed it.
+        octave_cost: subtracted from a peak's height per octave of its lag above
+            ``sr / f0_min``, against sub-harmonics (``None``: :data:`OCTAVE_COST`,
+            or 0.01 with ``legacy``).
+        octave_jump_cost: path cost per octave of F0 change between neighbouring frames
+            that both have a peak above ``voicing_threshold``.
+        voicing_threshold: frames whose best peak is not above it are not tied to their
+            neighbours (the caller's voicing threshold).
+        n_candidates: peaks per frame the path chooses from (at least 1).
+        legacy: the first version (feature sets before ``emo`` version 4): the best
+            peak of each frame on its own, from whole-sample lags.
 
     Returns:
-        ``(f0, strength)``, each [shape=(t,)]: F0 in Hz of the best lag (0 where the
-        autocorrelation has no peak in the search range), and the normalised autocorrelation there (near 1 for a clean periodic frame, near 0
-        for noise).  A caller decides voicing by thresholding ``strength``.
+        ``(f0, strength)``, each [shape=(t,)]: F0 in Hz of the chosen lag (0 where the
+        autocorrelation has no peak of positive correlation in the search range; with
+        ``legacy``, no peak at all), and the normalised autocorrelation there (near 1
+        for a clean periodic frame, near 0 for noise).  A caller decides voicing by
+        thresholding ``strength``.
+
+    Raises:
+        ValueError: ``n_candidates`` below 1.
+    """
+    if legacy:
+        return _f0_legacy(
+            power, sr=sr, n_fft=n_fft, win_length=win_length, f0_min=f0_min, f0_max=f0_max,
+            octave_cost=0.01 if octave_cost is None else octave_cost,
+        )
+    if n_candidates < 1:
+        raise ValueError(f"n_candidates must be at least 1. Got {n_candidates} instead.")
+    octave_cost = OCTAVE_COST if octave_cost is None else octave_cost
+    lag_min, lag_max = _lag_range(sr=sr, n_fft=n_fft, win_length=win_length, f0_min=f0_min, f0_max=f0_max)
+    t = power.shape[0]
+    if t == 0 or lag_max <= lag_min + 1:
+        return np.zeros(t), np.zeros(t)
+    u = _UPSAMPLE
+    # Zero-padding the power spectrum to u times its length samples the autocorrelation
+    # at 1/u-sample lags (its band-limited interpolation); the Nyquist bin, an end point
+    # of the short transform, is an inner point of the long one and counts half.
+    half = n_fft // 2
+    nyquist_halved = power.copy()
+    nyquist_halved[:, half] *= 0.5
+    lo, hi = u * lag_min, u * lag_max  # fine lags searched
+    r = scipy.fft.dct(nyquist_halved, type=1, n=u * half + 1, axis=1)  # zero-padded to n
+    r0 = r[:, :1]
+    inv_r0 = np.divide(1.0, r0, out=np.zeros_like(r0), where=r0 > 0)
+    inv_rw = (1.0 / _window_autocorrelation_fine(win_length, n_fft, u)[lo - 1 : hi + 2]).astype(r.dtype)
+    seg = r[:, lo - 1 : hi + 2] * inv_r0 * inv_rw  # normalised autocorrelation, one lag each side
+    mid = seg[:, 1:-1]
+    # Peaks of positive correlation, frame by frame (np.nonzero gives them in row order).
+    rows, cols = np.nonzero((mid >= seg[:, :-2]) & (mid > seg[:, 2:]) & (mid > 0))
+    # Keep each frame's best few by their sampled height (at 1/u-sample spacing within a
+    # fraction of a percent of the interpolated one), less the octave cost: a stable sort
+    # on frame * 8 + cost (the cost lies within +-3.5) sorts frames apart, by cost within each.
+    lag_cost = octave_cost * np.log2((lo + cols) * f0_min / (u * sr))
+    cost = np.clip(lag_cost - np.minimum(mid[rows, cols], 1.0), -3.5, 3.5)
+    order = np.argsort(rows * 8.0 + cost, kind="stable")
+    rows, cols = rows[order], cols[order]
+    rank = np.arange(rows.size) - np.searchsorted(rows, rows)
+    keep = rank < n_candidates
+    rows, cols, rank = rows[keep], cols[keep], rank[keep]
+    k = n_candidates
+    valid = np.zeros((t, k), dtype=bool)
+    valid[rows, rank] = True
+    idx = np.zeros((t, k), dtype=np.intp)
+    idx[rows, rank] = cols
+    left = np.take_along_axis(seg, idx, axis=1).astype(np.float64)
+    centre = np.take_along_axis(seg, idx + 1, axis=1).astype(np.float64)
+    right = np.take_along_axis(seg, idx + 2, axis=1).astype(np.float64)
+    curv = left + right - 2 * centre
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(valid, 0.5 * (left - right) / curv, 0.0)
+    delta = np.clip(np.nan_to_num(delta), -0.5, 0.5)
+    height = np.nan_to_num(centre - 0.25 * (left - right) * delta)
+    tau = (lo + idx + delta) / u  # lag in samples
+    log_f0 = np.where(valid, np.log2(sr / tau), 0.0)
+    score = np.minimum(height, 1.0) - octave_cost * np.log2(tau * f0_min / sr)
+    local = np.where(valid, -score, _NO_PEAK)
+    periodic = np.where(valid, height, -np.inf).max(axis=1) > voicing_threshold
+    tied = periodic[1:] & periodic[:-1]
+    choice = _best_path(local, log_f0, tied, octave_jump_cost)
+    rows = np.arange(t)
+    found = valid[rows, choice]
+    f0 = np.where(found, np.exp2(log_f0[rows, choice]), 0.0)
+    strength = np.where(found, height[rows, choice], 0.0)
+    return f0, np.clip(strength, 0.0, 1.0)
+
+
+def _lag_range(*, sr: int, n_fft: int, win_length: int, f0_min: float, f0_max: float) -> tuple[int, int]:
+    lag_min = max(int(np.floor(sr / f0_max)), 2)
+    lag_max = int(np.ceil(sr / f0_min))
+    return lag_min, min(lag_max, n_fft - win_length, win_length - 1)
+
+
+@functools.lru_cache(maxsize=16)
+def _window_autocorrelation_fine(win_length: int, n_fft: int, u: int) -> np.ndarray:
+    """The Hann window's autocorrelation at 1/u-sample lags, 1 at lag 0, as the frames' is computed."""
+    from .filters import hann_window
+
+    w = hann_window(win_length=win_length, n_fft=n_fft).astype(np.float64)
+    p = np.zeros(u * (n_fft // 2) + 1)
+    p[: n_fft // 2 + 1] = np.abs(np.fft.rfft(w)) ** 2
+    p[n_fft // 2] *= 0.5
+    r = scipy.fft.dct(p, type=1)
+    r = r / r[0]
+    r.setflags(write=False)
+    return r
+
+
+def _best_path(local: np.ndarray, log_f0: np.ndarray, tied: np.ndarray, jump_cost: float) -> np.ndarray:
+    """Viterbi: the candidate per frame minimising local costs plus jump costs where ``tied``.
+
+    Args:
+        local: cost of each candidate [shape=(t, k)].
+        log_f0: its log2 F0 [shape=(t, k)].
+        tied: whether frame ``i + 1`` is tied to frame ``i`` [shape=(t - 1,)].
+        jump_cost: cost per octave between tied frames.
+
+    Returns:
+        The chosen column of each frame [shape=(t,)].
+    """
+    t, k = local.shape
+    choice = np.argmin(local, axis=1)  # untied frames: their own best
+    if jump_cost <= 0 or not tied.any():
+        return choice
+    # Each run of tied frames is a chain of its own; all runs advance together, one
+    # frame per step, so the loop is as long as the longest run, not the file.  A run
+    # shorter than the longest is padded with free steps (no local or jump cost), whose
+    # back pointers lead to the best candidate of its last frame.
+    d = np.diff(np.concatenate(([0], tied.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1) + 1  # frames [start, end)
+    lengths = ends - starts
+    longest = int(lengths.max())
+    steps = np.arange(longest)
+    live = steps[None, :] < lengths[:, None]  # (runs, longest)
+    frames = np.minimum(starts[:, None] + steps[None, :], ends[:, None] - 1)
+    cost_l = np.where(live[:, :, None], local[frames], 0.0)  # (runs, longest, k)
+    lf = log_f0[frames]
+    jumps = jump_cost * np.abs(lf[:, 1:, :, None] - lf[:, :-1, None, :])  # (runs, longest - 1, k, k)
+    jumps *= live[:, 1:, None, None]
+    n_runs = starts.size
+    back = np.empty((n_runs, longest, k), dtype=np.intp)
+    cost = cost_l[:, 0].copy()
+    trans = np.empty((n_runs, k, k))
+    for s in range(1, longest):
+        np.add(cost[:, None, :], jumps[:, s - 1], out=trans)  # (runs, k to, k from)
+        np.argmin(trans, axis=2, out=back[:, s])
+        np.min(trans, axis=2, out=cost)
+        cost += cost_l[:, s]
+    runs = np.arange(n_runs)
+    picks = np.empty((n_runs, longest), dtype=np.intp)
+    pick = np.argmin(cost, axis=1)
+    for s in range(longest - 1, 0, -1):
+        picks[:, s] = pick
+        pick = back[runs, s, pick]
+    picks[:, 0] = pick
+    choice[frames[live]] = picks[live]
+    return choice
+
+
+def _f0_legacy(
+    power: np.ndarray,
+    *,
+    sr: int,
+    n_fft: int,
+    win_length: int,
+    f0_min: float,
+    f0_max: float,
+    octave_cost: float = 0.01,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first F0 tracker (``legacy=True``), unchanged: each frame's best peak on its own.
+
+    Parabolic interpolation between whole-sample lags underestimates a narrow peak
+    that falls between two of them, so the sub-harmonic at twice the period often
+    scores higher: octave-down errors on isolated frames.
     """
     lag_min = max(int(np.floor(sr / f0_max)), 2)
     lag_max = int(np.ceil(sr / f0_min))
