@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 import subprocess
@@ -17,8 +18,10 @@ from conftest import harmonic_tone
 from semo_batch import plots
 from semo_batch.config import get_config
 from semo_batch.errors import AudioError, ConfigError
+from semo_batch.features.emo import emo_descriptors
 from semo_batch.features.seed import seed_features, zero_crossings
 from semo_batch.naming import EMOTIONS
+from semo_batch.plots.inspect_panel import STFT_RANGE_DB
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: An angry, strong-intensity take by actress 12.
@@ -76,26 +79,48 @@ def test_inspect_signal_has_every_panel_with_axes_in_seconds_and_hz(emo_tone_fig
         assert p[name].get_ylabel() == "frequency (Hz)"
     assert p["mel"].get_ylabel() == "frequency (Hz, mel scale)"
     assert p["f0"].get_ylabel() == "F0 (Hz)"
-    assert colorbar_label(p["stft_magnitude"]) == "|X| (linear)"
-    assert colorbar_label(p["stft_db"]) == "dB re max"
+    assert p["centroid_rolloff"].get_ylabel() == "frequency (Hz)"
+    assert colorbar_label(p["stft_magnitude"]) == "dB re loudest bin of the file"
+    assert colorbar_label(p["stft_db"]) == "dB re loudest bin of the frame"
     assert colorbar_label(p["mel"]) == "dB (10 log10 power)"
     assert colorbar_label(p["mfcc"]) == "coefficient (dB)"
     assert colorbar_label(p["chroma"]) == "energy re loudest bin of the frame"
     assert fig.get_suptitle() == "a 220 Hz tone"
 
 
-def test_stft_panel_puts_a_tone_at_its_frequency_on_a_linear_hz_axis():
+@pytest.mark.parametrize("panel", ["stft_magnitude", "stft_db"])
+def test_stft_panel_puts_a_tone_at_its_frequency_on_a_linear_hz_axis(panel):
     config = get_config("emo")
     y = tone(1000.0, config.sample_rate, 0.5)
-    ax = panels(plots.inspect_signal(y, config))["stft_db"]
+    ax = panels(plots.inspect_signal(y, config))[panel]
     image = ax.images[0]
-    data = np.asarray(image.get_array())  # (bins, frames), origin lower
+    data = np.ma.filled(image.get_array().astype(float), np.nan)  # (bins, frames), origin lower
     _, right, bottom, top = image.get_extent()
-    row = int(np.argmax(data.mean(axis=1)))
+    row = int(np.argmax(np.nanmean(data, axis=1)))
     freq = bottom + (row + 0.5) * (top - bottom) / data.shape[0]
     assert freq == pytest.approx(1000.0, abs=config.sample_rate / config.n_fft)
     assert top == pytest.approx(config.sample_rate / 2, abs=config.sample_rate / config.n_fft)
     assert right == pytest.approx(0.5, abs=2 * config.hop_length / config.sample_rate)
+
+
+def _test_signal(sr: int) -> np.ndarray:
+    """A 180 Hz harmonic tone with 40 harmonics between 0.25 s silences, in noise 43 dB down."""
+    y = harmonic_tone(180.0, sr=sr, duration=1.0, n_harmonics=40, amp=0.3)
+    gap = np.zeros(sr // 4)
+    y = np.concatenate([gap, y, gap]) + 0.002 * np.random.default_rng(0).standard_normal(y.size + 2 * gap.size)
+    return y.astype(np.float32)
+
+
+def test_stft_panel_is_readable_not_black():
+    # The colours the image gets, 0..1: a linear magnitude scale left 91 % of this image in the
+    # bottom 5 % of its colours (99 % for the real file below), and its 90th percentile at 0.04.
+    config = get_config("emo")
+    image = panels(plots.inspect_signal(_test_signal(config.sample_rate), config))["stft_magnitude"].images[0]
+    colours = np.asarray(image.norm(image.get_array()))
+    assert np.mean(colours < 0.05) < 0.5
+    assert np.percentile(colours, 90) > 0.5
+    assert (image.norm.vmin, image.norm.vmax) == (-STFT_RANGE_DB, 0.0)
+    assert float(np.min(image.get_array())) == -STFT_RANGE_DB  # clipped, not stretched
 
 
 def test_f0_panel_tracks_the_tone(emo_tone_figure):
@@ -118,14 +143,49 @@ def test_zoom_shows_200_samples_and_their_zero_crossings(emo_tone_figure):
     assert f"whole file: {zero_crossings(y):,}" in ax.get_title()
 
 
-def test_centroid_and_rolloff_are_min_max_scaled_over_the_waveform(emo_tone_figure):
-    fig, _, _ = emo_tone_figure
-    twin = panels(fig)["centroid_rolloff_scaled"]
-    assert len(twin.lines) == 2
-    for line in twin.lines:
-        v = np.asarray(line.get_ydata())
-        assert v.min() == pytest.approx(0.0) and v.max() == pytest.approx(1.0)
-        assert re.search(r"\(\d+-\d+ Hz\)", line.get_label())
+def test_centroid_and_rolloff_are_in_hz_on_their_own_axis(emo_tone_figure):
+    fig, y, config = emo_tone_figure
+    ax = panels(fig)["centroid_rolloff"]
+    assert not [a for a in fig.axes if a is not ax and a.bbox.bounds == ax.bbox.bounds]  # no twin axis
+    assert ax.get_ylabel() == "frequency (Hz)"
+    assert ax.get_ylim() == pytest.approx((0.0, config.sample_rate / 2))
+    d = emo_descriptors(y, config)
+    centroid, rolloff = (np.asarray(line.get_ydata(), dtype=float) for line in ax.lines)
+    active = d["active"]
+    np.testing.assert_allclose(centroid[active], d["centroid"][active], rtol=1e-6)
+    np.testing.assert_allclose(rolloff[active], d["rolloff"][active], rtol=1e-6)
+    assert np.all(np.isnan(centroid[~active]))
+    for line in ax.lines:
+        assert re.search(r"\(median \d+ Hz\)", line.get_label())
+
+
+def test_centroid_of_a_1_khz_tone_is_drawn_at_1000_hz():
+    config = get_config("emo")
+    ax = panels(plots.inspect_signal(tone(1000.0, config.sample_rate, 0.5), config))["centroid_rolloff"]
+    centroid, rolloff = (np.asarray(line.get_ydata(), dtype=float) for line in ax.lines)
+    assert np.nanmedian(centroid) == pytest.approx(1000.0, rel=0.03)
+    assert np.nanmedian(rolloff) == pytest.approx(1000.0, abs=2 * config.sample_rate / config.n_fft)
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_f0_panel_of_a_glide_has_no_octave_jumps(version):
+    # A pulse train gliding 250 -> 120 Hz without its fundamental: the first tracker (emo
+    # version 3) put 19 % of its frames an octave down.  The panel uses the path tracker
+    # whatever the set's version.
+    config = dataclasses.replace(get_config("emo"), version=version)
+    sr = config.sample_rate
+    t = np.arange(2 * sr) / sr
+    f0 = 250 * (120 / 250) ** (t / 2)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    y = sum(np.sin(k * phase) * (k * f0 < sr / 2 - 200) for k in range(2, 60))
+    y = (0.3 * y / np.max(np.abs(y)) + 0.003 * np.random.default_rng(1).standard_normal(t.size)).astype(np.float32)
+    times, track = (np.asarray(v, dtype=float) for v in panels(plots.inspect_signal(y, config))["f0"].lines[0].get_data())
+    ok = np.isfinite(track)
+    assert ok.mean() > 0.9
+    truth = np.interp(times[ok], t, f0)
+    assert np.max(np.abs(np.log2(track[ok] / truth))) < 0.05
+    steps = np.abs(np.diff(np.log2(track)))
+    assert np.nanmax(steps) < 0.05
 
 
 def test_seed_panels_show_what_the_seed_features_average():
@@ -192,6 +252,9 @@ def test_inspect_file_on_a_real_recording(tmp_path, feature_set, ravdess_dir):
     fig = plots.inspect_figure(path, feature_set=feature_set)
     assert "emotion angry" in fig.get_suptitle()
     assert ("f0" in panels(fig)) == (feature_set == "emo")
+    image = panels(fig)["stft_magnitude"].images[0]
+    colours = np.asarray(image.norm(image.get_array()))
+    assert np.mean(colours < 0.05) < 0.9 and np.percentile(colours, 90) > 0.2  # linear scale: 0.99, 0.004
     out = plots.save_png(fig, tmp_path / "inspect.png")
     width, height = png_size(out.read_bytes())
     assert width == 13 * plots.DPI and height > 700

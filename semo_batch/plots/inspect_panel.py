@@ -23,7 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["INSPECT_PANELS", "ZOOM_SAMPLES", "inspect_signal", "inspect_figure", "inspect_file"]
+__all__ = [
+    "INSPECT_PANELS", "ZOOM_SAMPLES", "STFT_RANGE_DB", "SHAPE_RANGE_DB", "inspect_signal", "inspect_figure", "inspect_file",
+]
 
 #: Labels of the inspection figure's panels, in reading order; ``f0`` only when the
 #: feature set can track pitch (its window leaves room for the lags) and the file is not silent.
@@ -41,6 +43,10 @@ INSPECT_PANELS: tuple[str, ...] = (
 
 #: Samples shown in the zoom panel (the notebook's choice).
 ZOOM_SAMPLES = 200
+#: Dynamic range of the STFT panels: levels more than this many dB below the top are clipped.
+STFT_RANGE_DB = 80.0
+#: Range of the spectral-shape panel (dB below each frame's loudest bin).
+SHAPE_RANGE_DB = 60.0
 
 _PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -56,21 +62,18 @@ def _frame_times(n_frames: int, config: FeatureConfig) -> np.ndarray:
     return offset + np.arange(n_frames) * (config.hop_length / config.sample_rate)
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    lo, hi = float(np.min(x)), float(np.max(x))
-    return np.zeros_like(x) if hi <= lo else (x - lo) / (hi - lo)
-
-
 def inspect_signal(y: np.ndarray, config: FeatureConfig, *, title: str = "") -> Figure:
     """The inspection figure of a mono signal already at ``config.sample_rate``.
 
     Panels (labels in :data:`INSPECT_PANELS`): waveform; a 200-sample zoom around
-    the loudest frame with its zero-crossing count; |STFT| linear and in dB (linear
-    Hz axis); the log-mel spectrogram; the chromagram (``config.n_chroma`` bins with
-    the per-file tuning estimate, or 12 bins when the set has no chroma); MFCCs;
-    spectral centroid and 85 % roll-off, min-max scaled, over the waveform; and the
-    F0 track of voiced frames when the set can track pitch.
+    the loudest frame with its zero-crossing count; the STFT on a linear Hz axis, in
+    dB re the file's loudest bin (top :data:`STFT_RANGE_DB`), and in dB re each
+    frame's loudest bin (its spectral shape, level removed); the log-mel spectrogram;
+    the chromagram (``config.n_chroma`` bins with the per-file tuning estimate, or 12
+    bins when the set has no chroma); MFCCs; spectral centroid and 85 % roll-off in Hz
+    over the spectrogram; and the F0 track of voiced frames when the set can track
+    pitch (always from the path tracker of ``emo`` version 4, whatever the set's
+    version: the panel is for looking, and the first tracker's octave errors hide the contour).
 
     Args:
         y: the signal [shape=(n,)], float32, as :func:`semo_batch.audio.load` returns it.
@@ -80,8 +83,11 @@ def inspect_signal(y: np.ndarray, config: FeatureConfig, *, title: str = "") -> 
     Returns:
         The figure; its panels are found by ``ax.get_label()``.
     """
-    from ..features.emo import emo_descriptors
+    from matplotlib import colormaps
+
+    from ..features.emo import VOICING_THRESHOLD, emo_descriptors
     from ..features.filters import hz_to_mel, mel_to_hz
+    from ..features.pitch import f0_autocorrelation
     from ..features.seed import chroma_frames, crossings, seed_mfcc_frames, zero_crossings
     from ..features.spectrum import stft
 
@@ -93,7 +99,11 @@ def inspect_signal(y: np.ndarray, config: FeatureConfig, *, title: str = "") -> 
     half_hop = hop / (2 * sr)
     t_lo, t_hi = float(times[0]) - half_hop, float(times[-1]) + half_hop  # image edges
     t_samples = np.arange(y.size) / sr
-    has_f0 = bool(np.any(d["strength"] > 0))
+    f0, strength = f0_autocorrelation(
+        spec.power, sr=sr, n_fft=n_fft, win_length=config.win_length, f0_min=config.f0_min,
+        f0_max=config.f0_max, voicing_threshold=VOICING_THRESHOLD,
+    )
+    has_f0 = bool(np.any(y)) and bool(np.any(strength > 0))  # not silent, and lags to search
 
     rows = 5 if has_f0 else 4
     fig = new_figure(13.0, 2.35 * rows + 0.9)
@@ -129,21 +139,32 @@ def inspect_signal(y: np.ndarray, config: FeatureConfig, *, title: str = "") -> 
         ylabel="amplitude",
     )
 
-    # STFT, linear frequency axis.
+    # STFT, linear frequency axis, in dB: a linear magnitude scale shows little but the
+    # strongest harmonic.  Levels more than STFT_RANGE_DB below the file's top are clipped.
     df = sr / n_fft
     f_extent = (t_lo, t_hi, -df / 2, sr / 2 + df / 2)
+    mag = spec.magnitude.astype(np.float64)
+    peak = max(float(mag.max()) if mag.size else 0.0, 1e-10)
+    mag_db = np.maximum(20.0 * np.log10(np.maximum(mag, 1e-10) / peak), -STFT_RANGE_DB)
     ax = axes["stft_magnitude"]
-    im = ax.imshow(spec.magnitude.T, origin="lower", aspect="auto", extent=f_extent, cmap="magma")
-    colorbar(ax, im, "|X| (linear)")
-    ax.set(title=f"STFT magnitude (n_fft {n_fft}, window {config.win_length}, hop {hop})",
-           xlabel="time (s)", ylabel="frequency (Hz)")
+    im = ax.imshow(mag_db.T, origin="lower", aspect="auto", extent=f_extent, cmap="magma",
+                   vmin=-STFT_RANGE_DB, vmax=0.0)
+    colorbar(ax, im, "dB re loudest bin of the file")
+    ax.set(title=f"STFT magnitude (n_fft {n_fft}, window {config.win_length}, hop {hop}), "
+           f"top {STFT_RANGE_DB:g} dB", xlabel="time (s)", ylabel="frequency (Hz)")
+    # The active frames (those the functionals summarise), each in dB re its own loudest
+    # bin: the spectral shape that centroid, roll-off and the relative log-mel see, quiet
+    # frames included.  The others are left grey.
     ax = axes["stft_db"]
-    peak = float(spec.magnitude.max()) if spec.magnitude.size else 1.0
-    mag_db = 20.0 * np.log10(np.maximum(spec.magnitude, 1e-10) / max(peak, 1e-10))
-    im = ax.imshow(np.maximum(mag_db, -80.0).T, origin="lower", aspect="auto", extent=f_extent,
-                   cmap="magma", vmin=-80.0, vmax=0.0)
-    colorbar(ax, im, "dB re max")
-    ax.set(title="STFT magnitude in dB (80 dB range)", xlabel="time (s)", ylabel="frequency (Hz)")
+    active = d["active"]
+    frame_peak = np.maximum(mag.max(axis=1, keepdims=True), 1e-10)
+    shape_db = np.maximum(20.0 * np.log10(np.maximum(mag, 1e-10) / frame_peak), -SHAPE_RANGE_DB)
+    im = ax.imshow(np.where(active[:, None], shape_db, np.nan).T, origin="lower", aspect="auto",
+                   extent=f_extent, cmap=colormaps["magma"].with_extremes(bad="0.85"),
+                   vmin=-SHAPE_RANGE_DB, vmax=0.0)
+    colorbar(ax, im, "dB re loudest bin of the frame")
+    ax.set(title=f"spectral shape: active frames in dB re their loudest bin (top {SHAPE_RANGE_DB:g} dB)",
+           xlabel="time (s)", ylabel="frequency (Hz)")
 
     # Log-mel: rows are equally spaced in mel, so the axis is mel with ticks in Hz.
     ax = axes["mel"]
@@ -190,29 +211,27 @@ def inspect_signal(y: np.ndarray, config: FeatureConfig, *, title: str = "") -> 
     ax.set(title=f"MFCC ({config.n_mfcc}, DCT-II of the log-mel; colours scaled to c1+, c0 saturates)",
            xlabel="time (s)", ylabel="coefficient")
 
-    # Centroid and roll-off, min-max scaled, over the waveform.
+    # Centroid and roll-off in Hz over the (grey) spectrogram, on its frequency axis, where
+    # the features summarise them: the active frames.
     ax = axes["centroid_rolloff"]
-    ax.plot(t_samples, y, lw=0.4, color="0.75")
-    ax.set(title="spectral centroid and 85 % roll-off over the waveform", xlabel="time (s)",
-           ylabel="amplitude")
-    ax.set_xlim(0, max(y.size / sr, 1.0 / sr))
-    ax2 = ax.twinx()
-    ax2.set_label("centroid_rolloff_scaled")
-    for key, name, colour in (("centroid", "centroid", "tab:red"), ("rolloff", "roll-off", "tab:green")):
-        v = d[key]
-        span = f"{float(v.min()):.0f}-{float(v.max()):.0f} Hz" if v.size else "none"
-        ax2.plot(times, _minmax(v), lw=1.0, color=colour, label=f"{name} ({span})")
-    ax2.set_ylabel("min-max scaled (0-1)")
-    ax2.set_ylim(-0.05, 1.05)
-    ax2.legend(loc="upper right", fontsize=7)
+    ax.imshow(mag_db.T, origin="lower", aspect="auto", extent=f_extent, cmap="Greys",
+              vmin=-STFT_RANGE_DB, vmax=0.0, alpha=0.6)
+    for key, name, colour in (("centroid", "centroid", "tab:red"), ("rolloff", "85 % roll-off", "tab:blue")):
+        v = np.asarray(d[key], dtype=np.float64)
+        med = f"median {float(np.median(v[active])):.0f} Hz" if active.any() else "no active frames"
+        ax.plot(times, np.where(active, v, np.nan), lw=1.2, color=colour, label=f"{name} ({med})")
+    ax.set(title="spectral centroid and 85 % roll-off of the active frames, over the STFT", xlabel="time (s)",
+           ylabel="frequency (Hz)")
+    ax.set_xlim(t_lo, t_hi)
+    ax.set_ylim(0.0, sr / 2)
+    ax.legend(loc="upper right", fontsize=7)
 
     if has_f0:
         ax = axes["f0"]
-        voiced = d["voiced"]
-        f0 = np.where(voiced, d["f0"], np.nan)
-        ax.plot(times, f0, ".", ms=3, color="tab:purple")
-        median = f"median {float(np.median(d['f0'][voiced])):.0f} Hz" if voiced.any() else "no voiced frames"
-        ax.set(title=f"F0 of voiced frames (autocorrelation; {voiced.mean():.0%} voiced, {median})",
+        voiced = d["active"] & (strength > VOICING_THRESHOLD)  # as the emo features decide it
+        ax.plot(times, np.where(voiced, f0, np.nan), ".-", ms=3, lw=0.8, color="tab:purple")
+        median = f"median {float(np.median(f0[voiced])):.0f} Hz" if voiced.any() else "no voiced frames"
+        ax.set(title=f"F0 of voiced frames (autocorrelation, path tracker; {voiced.mean():.0%} voiced, {median})",
                xlabel="time (s)", ylabel="F0 (Hz)")
         ax.set_xlim(0, max(y.size / sr, 1.0 / sr))
         ax.set_ylim(config.f0_min * 0.9, config.f0_max * 1.05)
