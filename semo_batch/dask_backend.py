@@ -193,6 +193,7 @@ def map_files_dask(
     augment: tuple[float, ...] = (),
     channel: str | None = None,
     channel_copies: int = 0,
+    copies_only: bool = False,
     batch_files: int | None = None,
     window: int | None = None,
 ) -> Iterator[FileResult]:
@@ -236,7 +237,7 @@ def map_files_dask(
         def submit(batch: list[AudioFile]) -> Future:
             # An explicit key: the same files submitted twice (a split batch) must run again.
             return client.submit(
-                run_batch, batch, config, max_duration, augment, channel, channel_copies,
+                run_batch, batch, config, max_duration, augment, channel, channel_copies, copies_only,
                 key=f"semo-extract-{run_id}-{next(seq)}", retries=1,
             )
 

@@ -32,7 +32,7 @@ class FileResult:
         size: bytes on disk (-1 when it could not be read).
         mtime_ns: modification time in ns since the epoch.
         meta: sample_rate, channels, duration and format (labels are the caller's business).
-        features: float32 [shape=(n_features,)] or ``None``.
+        features: float32 [shape=(n_features,)], or ``None`` (failed, or only copies asked for).
         error: one-line reason (without the path) or ``None``.
         augmented: ``(factor, features)`` for each speed perturbation asked for.
         channel_copies: ``(name, features)`` for each random channel copy asked for
@@ -76,7 +76,7 @@ def apply_channel(y: np.ndarray, sr: int, channel: str, path: str) -> np.ndarray
 
 def extract_file(
     file: AudioFile, config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...] = (),
-    channel: str | None = None, channel_copies: int = 0,
+    channel: str | None = None, channel_copies: int = 0, copies_only: bool = False,
 ) -> FileResult:
     """Decode one file and compute its features (and those of its speed perturbations);
     never raises for a bad file.
@@ -87,6 +87,8 @@ def extract_file(
         channel_copies: also featurize this many copies through random channel changes
             (noise, telephone, room, gain, codec; :func:`semo_batch.channels.random_channel`),
             for training: a model that has heard other channels survives a new microphone.
+        copies_only: compute only the copies (``augment``, ``channel_copies``), not the
+            recording's own features (already stored): ``features`` stays ``None``.
     """
     try:
         st = os.stat(file.path)
@@ -99,8 +101,8 @@ def extract_file(
         meta.update(sample_rate=info.sample_rate, channels=info.channels, duration=info.duration, format=info.format)
         if channel is not None:
             y = apply_channel(y, config.sample_rate, channel, file.path)
-        vec = features.extract(y, config)
-        if not np.isfinite(vec).all():
+        vec = None if copies_only else features.extract(y, config)
+        if vec is not None and not np.isfinite(vec).all():
             raise AudioError(file.path, "features are not finite (unexpected; please report)")
         extra = []
         for factor in augment:

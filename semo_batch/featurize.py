@@ -162,9 +162,9 @@ def rows_table(
     augment, channel)`` is in ``skip`` (already stored) are left out.
     """
     labeller = labeller or Labeller()
-    labels = {id(r): labeller(r.file.path) for r in results if r.features is not None}
-    ok = [r for r in results if r.features is not None]
-    rows: list[tuple[FileResult, float, str, Any]] = [(r, 1.0, "", r.features) for r in ok]
+    ok = [r for r in results if r.error is None]
+    labels = {id(r): labeller(r.file.path) for r in ok}
+    rows: list[tuple[FileResult, float, str, Any]] = [(r, 1.0, "", r.features) for r in ok if r.features is not None]
     rows += [(r, factor, "", vec) for r in ok for factor, vec in r.augmented]
     rows += [(r, 1.0, name, vec) for r in ok for name, vec in r.channel_copies]
     rows = [(r, a, c, v) for r, a, c, v in rows
@@ -194,8 +194,8 @@ def _plan(files: Sequence[AudioFile], wanted: Sequence[tuple[float, str]], have:
     """What each file still needs, as groups ``(speed factors, channel copies, copies only, files)``.
 
     A file stored with every wanted copy needs nothing; one that misses only some copies
-    is featurized with those (its recording's own row is recomputed by the worker but not
-    stored again, see :func:`rows_table`); a new or changed file gets everything.
+    is featurized with those only (the worker does not recompute its own row); a new or
+    changed file gets everything.
     """
     groups: dict[tuple[tuple[float, str], ...], list[AudioFile]] = {}
     for f in files:
@@ -308,8 +308,8 @@ def featurize(
         finished = 0
 
         def extract_all() -> Iterator[FileResult]:
-            for factors, copies, _, group in plan:
-                yield from map_files(group, config, options, augment=factors, channel_copies=copies)
+            for factors, copies, copies_only, group in plan:
+                yield from map_files(group, config, options, augment=factors, channel_copies=copies, copies_only=copies_only)
 
         results = extract_all()
         try:

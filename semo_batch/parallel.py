@@ -76,6 +76,7 @@ def map_files(
     augment: tuple[float, ...] = (),
     channel: str | None = None,
     channel_copies: int = 0,
+    copies_only: bool = False,
 ) -> Iterator[FileResult]:
     """Extract features for ``files`` in parallel; yields one result per file, in input order.
 
@@ -86,6 +87,7 @@ def map_files(
             :func:`semo_batch.extract.perturb_speed`).
         channel: a channel change applied to each file first (:func:`semo_batch.extract.apply_channel`).
         channel_copies: random channel copies to featurize as well (for training).
+        copies_only: the recording's own features are stored already: compute only the copies.
     """
     if not files:
         return
@@ -94,7 +96,7 @@ def map_files(
 
         yield from map_files_dask(
             files, config, jobs=options.jobs, max_duration=options.max_duration, scheduler=options.scheduler,
-            augment=augment, channel=channel, channel_copies=channel_copies,
+            augment=augment, channel=channel, channel_copies=channel_copies, copies_only=copies_only,
         )
         return
     n_jobs = worker_count(len(files) * (1 + len(augment) + channel_copies), options.jobs, config)
@@ -105,7 +107,7 @@ def map_files(
         for f in files:
             with threadpool_limits(1):
                 res = run_file(f, config, options.max_duration, augment, worker=False, channel=channel,
-                               channel_copies=channel_copies)
+                               channel_copies=channel_copies, copies_only=copies_only)
             yield res
         return
     import joblib
@@ -113,5 +115,6 @@ def map_files(
     with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
         par: Any = joblib.Parallel(n_jobs=n_jobs, return_as="generator", batch_size="auto", pre_dispatch="4 * n_jobs")
         yield from par(
-            joblib.delayed(run_file)(f, config, options.max_duration, augment, True, channel, channel_copies) for f in files
+            joblib.delayed(run_file)(f, config, options.max_duration, augment, True, channel, channel_copies, copies_only)
+            for f in files
         )

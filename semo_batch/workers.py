@@ -55,17 +55,17 @@ def tune_process(*, worker: bool = False) -> None:
 
 def run_file(
     file: AudioFile, config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...] = (),
-    worker: bool = True, channel: str | None = None, channel_copies: int = 0,
+    worker: bool = True, channel: str | None = None, channel_copies: int = 0, copies_only: bool = False,
 ) -> FileResult:
     """One file on a loky worker (or in this process, ``worker=False``)."""
     tune_process(worker=worker)
-    return extract_file(file, config, max_duration, augment, channel, channel_copies)
+    return extract_file(file, config, max_duration, augment, channel, channel_copies, copies_only)
 
 
 def run_batch(
     files: Sequence[AudioFile], config: FeatureConfig, max_duration: float | None, augment: tuple[float, ...],
-    channel: str | None = None, channel_copies: int = 0,
+    channel: str | None = None, channel_copies: int = 0, copies_only: bool = False,
 ) -> list[FileResult]:
     """A batch of files on a Dask worker: one result per file, in order; never raises for a bad file."""
     tune_process()
-    return [extract_file(f, config, max_duration, augment, channel, channel_copies) for f in files]
+    return [extract_file(f, config, max_duration, augment, channel, channel_copies, copies_only) for f in files]

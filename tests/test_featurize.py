@@ -269,13 +269,20 @@ def test_channel_copies_are_stored_apart_and_skipped_next_time(corpus, tmp_path)
     assert other.done == s.done and a.equals(b)  # the same noise for the same file, whichever worker
 
 
-def test_new_copies_are_added_to_a_store_without_its_originals_again(corpus, tmp_path):
+def test_new_copies_are_added_to_a_store_without_its_originals_again(corpus, tmp_path, monkeypatch):
+    import semo_batch.extract
+
     store = tmp_path / "store"
     featurize([corpus], store, feature_set="seed", options=RunOptions(jobs=1))
     every = lambda: FeatureStore(store).scan(SEED, augmented=True, newest=False).collect()  # noqa: E731
     originals = every()
     assert originals.height == N_GOOD
+    calls = []
+    real = semo_batch.extract.features.extract
+    monkeypatch.setattr(semo_batch.extract.features, "extract", lambda y, config: calls.append(len(y)) or real(y, config))
     s = featurize([corpus], store, feature_set="seed", augment=(0.9, 1.1), options=RunOptions(jobs=1))
+    assert len(calls) == 2 * N_GOOD  # the two copies of each file; its own features are not computed again
+    monkeypatch.undo()
     assert (s.found, s.done, s.extended, s.skipped, s.failed) == (N_FOUND, N_GOOD, N_GOOD, 0, 1)
     assert f"{N_GOOD} featurized ({N_GOOD} of them only their missing copies)" in s.lines()[0]
     rows = every()
