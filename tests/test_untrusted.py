@@ -182,7 +182,7 @@ def _assert_cli_refuses(d: Path, audio_dir: Path, tmp_path: Path) -> str:
     res = CliRunner().invoke(
         app, ["predict", str(audio_dir), "--model-dir", str(d), "-o", str(out), "-j", "1", "-q"]
     )
-    assert res.exit_code == 1, (res.exit_code, res.output, res.exception)
+    assert res.exit_code == 2, (res.exit_code, res.output, res.exception)  # an unusable input, before any work
     assert isinstance(res.exception, SystemExit), f"crashed with {res.exception!r}"  # not a traceback
     lines = res.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("semo-batch: error: "), res.stderr
