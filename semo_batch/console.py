@@ -94,7 +94,7 @@ def call(fn: Callable[..., T], *args: Any, input_errors: tuple[type[BaseExceptio
     try:
         return fn(*args, **kwargs)
     except Interrupted as exc:
-        fail(str(exc), EXIT_INTERRUPTED)
+        fail(f"interrupted: {exc}", EXIT_INTERRUPTED)
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
     except RUNTIME_ERRORS as exc:
