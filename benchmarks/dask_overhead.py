@@ -1,8 +1,8 @@
 """What the Dask backend costs next to local joblib (loky), on the same files, in the same run.
 
-    python benchmarks/dask_overhead.py                    # the 1200 RAVDESS files, 2 rounds
-    python benchmarks/dask_overhead.py --files 240 --rounds 3
-    python benchmarks/dask_overhead.py --data /some/wav/folder
+    .venv/bin/python benchmarks/dask_overhead.py                    # the 1200 RAVDESS files, 2 rounds
+    .venv/bin/python benchmarks/dask_overhead.py --files 240 --rounds 3
+    .venv/bin/python benchmarks/dask_overhead.py --data /some/wav/folder
 
 Both backends do the same work with 2 single-threaded worker processes:
 featurize every file into a fresh store.  Two ways of running are measured:

@@ -1,7 +1,7 @@
 """Where per-file extraction spends its time: cProfile over real files, one thread.
 
-    python benchmarks/profile_extract.py                 # 100 files, seed and emo
-    python benchmarks/profile_extract.py --files 30 --set emo --top 25
+    .venv/bin/python benchmarks/profile_extract.py                 # 100 files, seed and emo
+    .venv/bin/python benchmarks/profile_extract.py --files 30 --set emo --top 25
 
 For each feature set it runs ``extract_file`` (decode, resample, features) on
 the files once to warm up, then once under cProfile, and prints the functions

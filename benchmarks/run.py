@@ -1,8 +1,8 @@
 """Run the whole benchmark suite without pytest and print ONE Markdown table.
 
-    python benchmarks/run.py                 # full: 120-file subset, 5 rounds; 1200 files fresh
-    python benchmarks/run.py --quick         # 12 files, 1 round (what CI can afford)
-    python benchmarks/run.py --files 600     # whole-corpus runs on 600 files (and 10x = 6000)
+    .venv/bin/python benchmarks/run.py                 # full: 120-file subset, 5 rounds; 1200 files fresh
+    .venv/bin/python benchmarks/run.py --quick         # 12 files, 1 round (what CI can afford)
+    .venv/bin/python benchmarks/run.py --files 600     # whole-corpus runs on 600 files (and 10x = 6000)
 
 Every speed is files/s per core (files/s divided by the worker processes used)
 and its ratio to the notebook's own extraction code measured in the same run;

@@ -1,7 +1,7 @@
 """The whisper feature set: int8 against float32 on real clips, and featurize's throughput.
 
-    python benchmarks/whisper_compute_types.py                 # 15 clips of Actor_01; 120 files, jobs=2
-    python benchmarks/whisper_compute_types.py --clips 20 --no-featurize
+    .venv/bin/python benchmarks/whisper_compute_types.py                 # 15 clips of Actor_01; 120 files, jobs=2
+    .venv/bin/python benchmarks/whisper_compute_types.py --clips 20 --no-featurize
 
 For each compute type, on one thread: milliseconds per clip for the whole vector
 (decode excluded: front end, trimming, encoder, pooling) and for the encoder alone,
