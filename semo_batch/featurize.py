@@ -15,12 +15,12 @@ import numpy as np
 import pyarrow as pa
 
 from . import features
-from .choices import choose
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
 from .discover import AudioFile, discover, printable_path
 from .errors import AudioError, ConfigError, Interrupted, SemoError, StoreWriteError, failure_lines
 from .extract import FileResult
-from .naming import Scheme, parse_name, parse_ravdess, read_labels_csv
+from .labeller import Labeller
+from .naming import Scheme
 from .options import RunOptions
 from .parallel import map_files, stop_workers
 from .paths import DEFAULT_STORE
@@ -109,41 +109,6 @@ def parse_factors(text: str) -> tuple[float, ...]:
         return tuple(float(x) for x in text.replace(" ", "").split(",") if x)
     except ValueError:
         raise ConfigError(f"--augment takes comma-separated speed factors such as 0.9,1.1; got {text!r}") from None
-
-
-class Labeller:
-    """The label columns of a file: from its name (a :class:`~semo_batch.naming.Scheme`) or a labels CSV.
-
-    Args:
-        scheme: how names are read (``auto`` tries every corpus scheme).
-        labels_csv: a labels CSV (``path,emotion[,speaker][,corpus]``); files it does not
-            list are unlabelled.
-
-    Raises:
-        ConfigError: an unknown scheme, a CSV with a name scheme, or a bad CSV.
-    """
-
-    def __init__(self, scheme: str | Scheme = Scheme.AUTO, labels_csv: str | os.PathLike[str] | None = None) -> None:
-        self.scheme = choose(Scheme, scheme, "scheme")
-        if labels_csv is not None and self.scheme not in (Scheme.AUTO, Scheme.CSV):
-            raise ConfigError(f"a labels CSV replaces file-name schemes; got scheme {self.scheme.value!r} with it")
-        if labels_csv is None and self.scheme is Scheme.CSV:
-            raise ConfigError("scheme 'csv' needs a labels CSV (--labels FILE)")
-        self.csv = read_labels_csv(labels_csv) if labels_csv is not None else None
-
-    def __call__(self, path: str) -> dict[str, Any]:
-        """RAVDESS fields (for RAVDESS names) and ``corpus``, ``speaker``, ``emotion``, ``sex``."""
-        cols: dict[str, Any] = {}
-        if self.csv is not None:
-            label = self.csv.get(os.path.normpath(os.path.abspath(path)))
-        else:
-            if self.scheme in (Scheme.AUTO, Scheme.RAVDESS):
-                cols.update(parse_ravdess(os.path.basename(path)) or {})
-            label = parse_name(path, self.scheme)
-        if label is not None:
-            cols.update(corpus=label.corpus, speaker=label.speaker, emotion=label.emotion,
-                        sex=label.sex or cols.get("sex"))
-        return cols
 
 
 Key = tuple[str, int, int, float, str]
@@ -280,6 +245,9 @@ def featurize(
     if not isinstance(channel_copies, int) or not 0 <= channel_copies <= 8:
         raise ConfigError(f"channel_copies must be a whole number from 0 to 8; got {channel_copies!r}")
     wanted = [(1.0, ""), *((a, "") for a in augment), *((1.0, f"random:{k}") for k in range(1, channel_copies + 1))]
+    if not files:  # nothing to do: the store is neither created nor touched
+        return FeaturizeSummary(found=0, done=0, skipped=0, failed=0, seconds=0.0, store=str(fs.path), feature_set=config.name,
+                                fingerprint=config.fingerprint(), failures_dir=str(fs.failures_dir))
     with fs:
         have: Container[Key] = set() if force else fs.existing_keys(config)
         plan = _plan(files, wanted, have)

@@ -644,18 +644,19 @@ def test_empty_folder_finds_nothing_and_says_so(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     s = featurize([tmp_path / "empty"], tmp_path / "store", options=RunOptions(jobs=1))
     assert (s.found, s.done, s.failed) == (0, 0, 0)
+    assert not (tmp_path / "store").exists()  # nothing to do: the store is not even created
     res = CliRunner().invoke(
         app, ["featurize", str(tmp_path / "empty"), "--store", str(tmp_path / "store"), "-q"]
     )
-    assert res.exit_code == 0, res.output
-    assert res.stdout.startswith("0 files found: 0 featurized, 0 skipped (already in the store), 0 failed")
+    assert res.exit_code == 4, res.output
+    assert res.stdout == "" and "warning: no audio files in" in res.stderr
     df = predict_folders([tmp_path / "empty"], default_model_dir(), options=RunOptions(jobs=1))
     assert df.height == 0 and "error" in df.columns
 
 
 def test_missing_folder_is_a_clear_error_before_any_work(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"nope: no such folder$"):
+    with pytest.raises(ConfigError, match=r"nope: no such file or folder$"):
         featurize([tmp_path / "nope"], tmp_path / "store", options=RunOptions(jobs=1))
     assert not (tmp_path / "store").exists()
-    with pytest.raises(ConfigError, match=r"nope: no such folder$"):
+    with pytest.raises(ConfigError, match=r"nope: no such file or folder$"):
         predict_folders([tmp_path / "nope"], default_model_dir(), options=RunOptions(jobs=1))
