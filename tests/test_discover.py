@@ -84,14 +84,15 @@ def test_each_file_once_with_overlapping_roots(tree):
     assert {f.root for f in files} == {str(tree)}
 
 
-def test_missing_folder_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="no such folder"):
+def test_a_missing_input_is_a_config_error_and_a_file_is_taken_as_named(tmp_path):
+    with pytest.raises(ConfigError, match="nope: no such file or folder"):
         discover([tmp_path / "nope"])
-    f = tmp_path / "file.wav"
+    f = tmp_path / "notes.txt"  # not audio by name or content: still taken, since it was named
     f.write_bytes(b"")
-    with pytest.raises(ConfigError, match="not a folder"):
-        discover([f])
-    with pytest.raises(ConfigError, match="no input folder"):
+    (found,) = discover([f, tmp_path / "notes.txt"])
+    assert (found.path, found.root, found.relpath) == (str(f), str(tmp_path), "notes.txt")
+    assert discover([tmp_path]) == []  # walking the folder, the same file is not audio
+    with pytest.raises(ConfigError, match="no input folder or file"):
         check_roots([])
 
 

@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import soundfile as sf
 from conftest import CORPUS, CORPUS_BAD, make_corpus
 
 from semo_batch.config import get_config
@@ -308,8 +309,11 @@ def test_lock_held_by_another_process(tmp_path):
         assert proc.stdout.readline().strip() == "locked"
         with pytest.raises(StoreLockedError, match=f"pid {proc.pid}"):
             FeatureStore(store).lock()
+        clip = tmp_path / "clips" / "a.wav"
+        clip.parent.mkdir()
+        sf.write(clip, np.sin(np.arange(8000) / 5.0) * 0.3, 16_000)
         with pytest.raises(StoreLockedError):
-            featurize([tmp_path], store, options=RunOptions(jobs=1))
+            featurize([clip.parent], store, options=RunOptions(jobs=1))
     finally:
         proc.stdin.close()
         proc.wait(timeout=20)
