@@ -48,13 +48,15 @@ class CVProtocol(str, enum.Enum):
 
 class NormalizeBy(str, enum.Enum):
     """Normalization groups: none, the speaker its name gives (``actor``), the parent folder,
-    the corpus, or the whole batch."""
+    the corpus, the whole batch, or each file (``file``: the segments of one long recording,
+    one speaker's session; for predicting on segments, not for training on whole clips)."""
 
     NONE = "none"
     ACTOR = "actor"
     FOLDER = "folder"
     CORPUS = "corpus"
     BATCH = "batch"
+    FILE = "file"
 
 
 class Backend(str, enum.Enum):

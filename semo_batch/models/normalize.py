@@ -57,7 +57,8 @@ def group_keys(
         paths: the files.
         by: ``actor`` (the speaker named by the file name, or given as ``speakers``),
             ``folder`` (each parent folder is one speaker), ``corpus`` (the corpus its name
-            gives, or ``corpora``) or ``batch`` (all files together).
+            gives, or ``corpora``), ``batch`` (all files together) or ``file`` (each path is
+            a group: for the segments of long recordings, one row per segment).
         speakers: speakers already known (``""`` where unknown).
         corpora: corpora already known (``""`` where unknown).
 
@@ -69,6 +70,8 @@ def group_keys(
         return np.zeros(len(paths), dtype=np.int64)
     if by is NormalizeBy.FOLDER:
         return np.array([os.path.dirname(p) for p in paths], dtype=object)
+    if by is NormalizeBy.FILE:  # the rows are segments of recordings: one recording, one group
+        return np.array(list(paths), dtype=object)
     if by in (NormalizeBy.ACTOR, NormalizeBy.CORPUS):
         given = speakers if by is NormalizeBy.ACTOR else corpora
         if given is None:

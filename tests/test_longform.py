@@ -1,0 +1,176 @@
+"""Labelling long recordings segment by segment, with a tiny model trained here on the 'emo'
+set: low voices are 'calm', high voices 'angry' (a known answer for every segment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from test_segment import SR, voice
+
+from semo_batch import features
+from semo_batch.config import get_config
+from semo_batch.errors import ConfigError
+from semo_batch.longform import (
+    NO_SPEECH,
+    featurize_recording,
+    label_features,
+    label_recording,
+    segment_table,
+    summary_table,
+)
+from semo_batch.models import EmotionClassifier
+from semo_batch.models.normalize import group_keys
+from semo_batch.segment import SegmentParams
+
+EMO = get_config("emo")
+F0 = {"calm": (100.0, 130.0), "angry": (260.0, 320.0)}
+
+
+def _speaker(kind: str, seconds: float, seed: int, sr: int = SR) -> np.ndarray:
+    return voice(seconds, sr, f0=F0[kind], seed=seed)
+
+
+def _padded(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """As a segment comes out of a recording: a little quiet around the voice, a faint noise."""
+    z = np.zeros(int(0.02 * SR))
+    y = np.concatenate([z, y, z])
+    return (y + rng.standard_normal(len(y)) * 1e-3).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def training() -> tuple[np.ndarray, list[str], list[int]]:
+    """Features of 24 clips of each voice, in 4 groups (speakers, for normalization)."""
+    rng = np.random.default_rng(0)
+    X, y, groups = [], [], []
+    for i in range(24):
+        for kind in F0:
+            X.append(features.extract(_padded(_speaker(kind, rng.uniform(1.0, 3.0), i), rng), EMO))
+            y.append(kind)
+            groups.append(i % 4)
+    return np.array(X), y, groups
+
+
+def _fit(training: tuple[np.ndarray, list[str], list[int]], normalize_by: str | None = None) -> EmotionClassifier:
+    X, y, groups = training
+    clf = EmotionClassifier("logreg", feature_config=EMO, feature_columns=features.names(EMO), normalize_by=normalize_by)
+    return clf.fit(X, y, groups=groups if normalize_by else None)
+
+
+@pytest.fixture(scope="module")
+def clf(training: tuple[np.ndarray, list[str], list[int]]) -> EmotionClassifier:
+    return _fit(training)
+
+
+def _write(path: Path, kinds: list[str], seed: int = 0, sr: int = SR) -> list[tuple[float, float, str]]:
+    """A recording of alternating speakers with pauses; returns (start, end, kind) of each stretch."""
+    rng = np.random.default_rng(seed)
+    parts, truth, t = [], [], 0.0
+    for k, kind in enumerate(kinds):
+        gap = np.zeros(int(rng.uniform(0.8, 1.5) * sr))
+        y = _speaker(kind, float(rng.uniform(1.5, 4.0)), seed + k, sr)
+        truth.append((t + len(gap) / sr, t + (len(gap) + len(y)) / sr, kind))
+        parts += [gap, y]
+        t += (len(gap) + len(y)) / sr
+    parts.append(np.zeros(sr))
+    rec = np.concatenate(parts)
+    rec += rng.standard_normal(len(rec)) * 1e-3
+    sf.write(path, np.stack([rec, rec], axis=1).astype(np.float32), sr)
+    return truth
+
+
+def test_every_segment_gets_its_speakers_label(tmp_path: Path, clf: EmotionClassifier) -> None:
+    kinds = ["calm", "angry", "angry", "calm", "angry", "calm", "calm", "angry"]
+    truth = _write(tmp_path / "talk.flac", kinds)
+    r = label_recording(tmp_path / "talk.flac", clf)
+    assert [(s.emotion, s.error) for s in r.segments] == [(k, "") for *_, k in truth]
+    assert all(abs(s.start - a) < 0.1 and abs(s.end - b) < 0.1 for s, (a, b, _) in zip(r.segments, truth))
+    assert all(s.confidence is not None and s.confidence > 0.5 for s in r.segments)
+    assert all(np.isclose(s.probabilities.sum(), 1.0) for s in r.segments)
+    calm = sum(b - a for a, b, k in truth if k == "calm") / sum(b - a for a, b, _ in truth)
+    summary = r.summary
+    assert summary.shares[r.labels.index("calm")] == pytest.approx(calm, abs=0.02)
+    assert summary.dominant == ("calm" if calm > 0.5 else "angry")
+    assert (summary.segments, summary.labelled, summary.error, summary.note) == (8, 8, "", "")
+    assert summary.duration == pytest.approx(truth[-1][1] + 1.0, abs=0.01)
+    assert summary.speech_seconds == pytest.approx(sum(b - a for a, b, _ in truth), abs=0.3)
+
+
+def test_tables_sorted_by_path_then_start(tmp_path: Path, clf: EmotionClassifier) -> None:
+    _write(tmp_path / "b.wav", ["calm", "angry"], seed=1)
+    _write(tmp_path / "a.wav", ["angry", "calm", "angry"], seed=2)
+    results = [label_recording(tmp_path / n, clf) for n in ("b.wav", "a.wav")]
+    table = segment_table(results)
+    assert table.columns == ["path", "start", "end", "emotion", "confidence", "p_angry", "p_calm", "error", "note"]
+    assert table["path"].to_list() == [str(tmp_path / "a.wav")] * 3 + [str(tmp_path / "b.wav")] * 2
+    assert table["emotion"].to_list() == ["angry", "calm", "angry", "calm", "angry"]
+    assert table["start"].to_list() == sorted(table["start"].to_list()[:3]) + sorted(table["start"].to_list()[3:])
+    summary = summary_table(results)
+    assert summary.columns == ["path", "duration", "speech_seconds", "segments", "labelled", "share_angry",
+                               "share_calm", "dominant", "error", "note"]
+    assert summary["segments"].to_list() == [3, 2]
+
+
+def test_a_recording_without_speech_says_so(tmp_path: Path, clf: EmotionClassifier) -> None:
+    rng = np.random.default_rng(0)
+    quiet = np.concatenate([rng.standard_normal(3 * SR) * 1e-3, rng.standard_normal(SR) * 0.05,
+                            rng.standard_normal(4 * SR) * 1e-3])
+    sf.write(tmp_path / "room.wav", quiet.astype(np.float32), SR)
+    r = label_recording(tmp_path / "room.wav", clf)
+    assert r.segments == () and r.summary.note == NO_SPEECH and r.summary.error == ""
+    assert r.summary.dominant is None and r.summary.speech_seconds == 0.0 and r.summary.duration == 8.0
+    row = segment_table([r]).row(0, named=True)
+    assert (row["start"], row["end"], row["emotion"], row["error"], row["note"]) == (0.0, 8.0, None, "", NO_SPEECH)
+
+
+def test_a_truncated_recording_keeps_the_segments_before_the_damage(tmp_path: Path, clf: EmotionClassifier) -> None:
+    truth = _write(tmp_path / "full.flac", ["calm", "angry"] * 4, seed=3, sr=44_100)
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes((tmp_path / "full.flac").read_bytes()[: (tmp_path / "full.flac").stat().st_size // 2])
+    r = label_recording(cut, clf)
+    assert r.summary.error.startswith("cannot decode samples after")
+    assert 2 <= len(r.segments) < len(truth)
+    # what lies wholly before the damage is labelled as in the whole file
+    whole = label_recording(tmp_path / "full.flac", clf)
+    done = [s for s in r.segments if s.end < r.summary.duration - 0.5]
+    assert [(s.start, s.end, s.emotion) for s in done] == [(s.start, s.end, s.emotion) for s in whole.segments[:len(done)]]
+    last = segment_table([r]).row(-1, named=True)
+    assert last["start"] == r.summary.duration and last["end"] is None and last["error"] == r.summary.error
+
+
+def test_an_unreadable_file_is_a_row_not_an_exception(tmp_path: Path, clf: EmotionClassifier) -> None:
+    rec = featurize_recording(tmp_path / "missing.wav", EMO)
+    assert (rec.error, rec.segments, rec.features.shape) == ("no such file", (), (0, len(features.names(EMO))))
+    r = label_recording(tmp_path / "missing.wav", clf)
+    assert r.summary.error == "no such file" and r.summary.note == ""
+    assert segment_table([r])["error"].to_list() == ["no such file"]
+
+
+def test_fixed_and_whole_file_modes(tmp_path: Path, clf: EmotionClassifier) -> None:
+    _write(tmp_path / "talk.wav", ["calm", "calm"], seed=4)
+    whole = featurize_recording(tmp_path / "talk.wav", EMO, SegmentParams.whole())
+    assert len(whole.segments) == 1 and whole.segments[0].start == 0.0
+    assert whole.segments[0].end == pytest.approx(whole.duration)
+    fixed = featurize_recording(tmp_path / "talk.wav", EMO, SegmentParams.fixed(2.0))
+    assert [s.start for s in fixed.segments] == [2.0 * k for k in range(len(fixed.segments))]
+    assert fixed.speech_seconds == pytest.approx(fixed.duration)
+
+
+def test_normalize_by_file_groups_the_segments_of_each_recording(tmp_path: Path, training, clf) -> None:
+    norm = _fit(training, "actor")
+    _write(tmp_path / "one.wav", ["calm", "angry", "calm"], seed=5)
+    _write(tmp_path / "two.wav", ["angry", "calm", "angry", "angry"], seed=6)
+    recs = [featurize_recording(tmp_path / n, EMO) for n in ("one.wav", "two.wav")]
+    got = label_features(recs, norm)  # a normalized model: each recording is one speaker
+    X = np.concatenate([r.features for r in recs]).astype(np.float64)
+    paths = [r.path for r in recs for _ in r.segments]
+    expect = norm.predict_proba(X, groups=group_keys(paths, "file"))
+    assert np.allclose(np.concatenate([[s.probabilities for s in r.segments] for r in got]), expect)
+    assert [s.emotion for s in got[0].segments] == ["calm", "angry", "calm"]
+    batch = label_features(recs, norm, normalize_by="batch")
+    assert not np.allclose(np.concatenate([[s.probabilities for s in r.segments] for r in batch]), expect)
+    assert group_keys(["/a/x.wav", "/a/y.wav", "/a/x.wav"], "file").tolist() == ["/a/x.wav", "/a/y.wav", "/a/x.wav"]
+    with pytest.raises(ConfigError, match="trained without speaker normalization"):
+        label_features(recs, clf, normalize_by="file")
