@@ -181,17 +181,22 @@ def f0_autocorrelation(
     # at 1/u-sample lags (its band-limited interpolation); the Nyquist bin, an end point
     # of the short transform, is an inner point of the long one and counts half.
     half = n_fft // 2
-    nyquist_halved = power.copy()
-    nyquist_halved[:, half] *= 0.5
+    padded = np.zeros((t, u * half + 1), dtype=power.dtype)
+    padded[:, : half + 1] = power
+    padded[:, half] *= 0.5
     lo, hi = u * lag_min, u * lag_max  # fine lags searched
-    r = scipy.fft.dct(nyquist_halved, type=1, n=u * half + 1, axis=1)  # zero-padded to n
+    r = scipy.fft.dct(padded, type=1, axis=1, overwrite_x=True)
     r0 = r[:, :1]
     inv_r0 = np.divide(1.0, r0, out=np.zeros_like(r0), where=r0 > 0)
     inv_rw = (1.0 / _window_autocorrelation_fine(win_length, n_fft, u)[lo - 1 : hi + 2]).astype(r.dtype)
     seg = r[:, lo - 1 : hi + 2] * inv_r0 * inv_rw  # normalised autocorrelation, one lag each side
     mid = seg[:, 1:-1]
-    # Peaks of positive correlation, frame by frame (np.nonzero gives them in row order).
-    rows, cols = np.nonzero((mid >= seg[:, :-2]) & (mid > seg[:, 2:]) & (mid > 0))
+    # Peaks of positive correlation, frame by frame (in row order).  In-place masks and
+    # one flat search: twice as fast as np.nonzero of the combined 2-D mask.
+    is_peak = mid >= seg[:, :-2]
+    is_peak &= mid > seg[:, 2:]
+    is_peak &= mid > 0
+    rows, cols = np.divmod(np.flatnonzero(is_peak), is_peak.shape[1])
     # Keep each frame's best few by their sampled height (at 1/u-sample spacing within a
     # fraction of a percent of the interpolated one), less the octave cost: a stable sort
     # on frame * 8 + cost (the cost lies within +-3.5) sorts frames apart, by cost within each.
@@ -199,7 +204,7 @@ def f0_autocorrelation(
     cost = np.clip(lag_cost - np.minimum(mid[rows, cols], 1.0), -3.5, 3.5)
     order = np.argsort(rows * 8.0 + cost, kind="stable")
     rows, cols = rows[order], cols[order]
-    rank = np.arange(rows.size) - np.searchsorted(rows, rows)
+    rank = np.arange(rows.size) - np.searchsorted(rows, np.arange(t))[rows]  # place within its frame
     keep = rank < n_candidates
     rows, cols, rank = rows[keep], cols[keep], rank[keep]
     k = n_candidates
@@ -285,10 +290,13 @@ def _best_path(local: np.ndarray, log_f0: np.ndarray, tied: np.ndarray, jump_cos
     back = np.empty((n_runs, longest, k), dtype=np.intp)
     cost = cost_l[:, 0].copy()
     trans = np.empty((n_runs, k, k))
+    # The ufuncs and methods themselves, not their np.* wrappers: this loop runs once per
+    # frame of the longest run, on arrays of a few hundred numbers.
+    add, minimum = np.add, np.minimum.reduce
     for s in range(1, longest):
-        np.add(cost[:, None, :], jumps[:, s - 1], out=trans)  # (runs, k to, k from)
-        np.argmin(trans, axis=2, out=back[:, s])
-        np.min(trans, axis=2, out=cost)
+        add(cost[:, None, :], jumps[:, s - 1], out=trans)  # (runs, k to, k from)
+        trans.argmin(axis=2, out=back[:, s])
+        minimum(trans, axis=2, out=cost)
         cost += cost_l[:, s]
     runs = np.arange(n_runs)
     picks = np.empty((n_runs, longest), dtype=np.intp)
