@@ -358,6 +358,24 @@ def test_summarize_degenerate_inputs():
     }
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (2, 1), (3, 2), (9, 1), (358, 1), (251, 40), (120, 7)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_summarize_is_numpys_mean_std_and_percentiles_bit_for_bit(shape, dtype, rng):
+    # summarize reimplements numpy's statistics without their per-call overhead: the
+    # feature vectors (and the stores and models made from them) must not move by one bit.
+    x = (rng.standard_normal(shape) * 30 - 40).astype(dtype)
+    x[rng.random(shape) < 0.2] = -40.0  # ties, as with floored dB values
+    x64 = x.astype(np.float64)
+    out = summarize(x, STATS, frame_rate=100.0)
+    pct = np.percentile(x64, [10, 50, 90], axis=0)
+    want = [x64.mean(axis=0), x64.std(axis=0), pct[0], pct[1], pct[2], pct[2] - pct[0]]
+    for i, w in enumerate(want):
+        np.testing.assert_array_equal(out[:, i], w, err_msg=STATS[i])
+    if shape[0] > 1:
+        tt = (np.arange(shape[0]) - (shape[0] - 1) / 2.0) / 100.0
+        np.testing.assert_array_equal(out[:, 6], tt @ (x64 - x64.mean(axis=0)) / (tt @ tt))
+
+
 def test_power_to_db_matches_librosa(rng):
     p = rng.random((20, 30)) ** 4
     np.testing.assert_allclose(power_to_db(p), librosa.power_to_db(p, top_db=None), rtol=1e-12)

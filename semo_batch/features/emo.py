@@ -123,28 +123,37 @@ def _segments(mask: np.ndarray) -> np.ndarray:
 
 
 class _Out:
-    """Collects named functionals so that names and values can never drift apart."""
+    """Collects named functionals so that names and values can never drift apart.
 
-    def __init__(self, frame_rate: float) -> None:
+    Names are spelled only when asked for (``with_names``): once per configuration, for
+    :func:`emo_names`, not once per file.
+    """
+
+    def __init__(self, frame_rate: float, *, with_names: bool = True) -> None:
         self.fr = frame_rate
+        self.with_names = with_names
         self.names: list[str] = []
         self.values: list[np.ndarray] = []
 
     def stats(self, prefix: str, x: np.ndarray, stats: tuple[str, ...]) -> None:
         x = np.asarray(x)
         v = summarize(x, stats, frame_rate=self.fr)  # (k, len(stats))
-        if x.ndim == 1:
+        if not self.with_names:
+            pass
+        elif x.ndim == 1:
             self.names += [f"{prefix}_{s}" for s in stats]
         else:
             self.names += [f"{prefix}_{i:02d}_{s}" for i in range(v.shape[0]) for s in stats]
         self.values.append(v.ravel())
 
     def scalar(self, name: str, value: float) -> None:
-        self.names.append(name)
+        if self.with_names:
+            self.names.append(name)
         self.values.append(np.array([value], dtype=np.float64))
 
     def vector(self, prefix: str, v: np.ndarray) -> None:
-        self.names += [f"{prefix}_{i:02d}" for i in range(len(v))]
+        if self.with_names:
+            self.names += [f"{prefix}_{i:02d}" for i in range(len(v))]
         self.values.append(np.asarray(v, dtype=np.float64).ravel())
 
 
@@ -152,9 +161,9 @@ def _at_least(mask: np.ndarray, fallback: np.ndarray, n: int = 3) -> np.ndarray:
     return mask if mask.sum() >= n else fallback
 
 
-def _collect(d: dict[str, np.ndarray], config: FeatureConfig) -> _Out:
+def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: bool = True) -> _Out:
     fr = config.sample_rate / config.hop_length
-    out = _Out(fr)
+    out = _Out(fr, with_names=with_names)
     active, voiced = d["active"], d["voiced"]
     a = _at_least(active, np.ones_like(active))
     unvoiced = a & ~voiced
@@ -234,5 +243,5 @@ def emo_names(config: FeatureConfig) -> list[str]:
 
 def emo_features(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """The ``emo`` functionals of a mono signal at ``config.sample_rate`` [shape=(n_features,)], float32."""
-    out = _collect(emo_descriptors(y, config), config)
+    out = _collect(emo_descriptors(y, config), config, with_names=False)
     return np.concatenate(out.values).astype(np.float32)
