@@ -39,15 +39,28 @@ _N_SEGMENTS = 4
 _SPECTRAL_SHAPE = ("centroid", "bandwidth", "rolloff", "flatness", "flux")
 
 
-def _contrast_bands(sr: int, n_fft: int) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=8)
+def _contrast_bands(sr: int, n_fft: int) -> tuple[tuple[int, int, int], ...]:
+    """``(first bin, end bin, bins averaged at each end)`` of each octave band of the contrast."""
     freqs = fft_frequencies(sr=sr, n_fft=n_fft)
     edges = [e for e in _CONTRAST_EDGES_HZ if e < sr / 2] + [sr / 2 + 1]
     bands = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         idx = np.flatnonzero((freqs >= lo) & (freqs < hi))
         if idx.size:
-            bands.append((int(idx[0]), int(idx[-1]) + 1))
-    return bands
+            first, end = int(idx[0]), int(idx[-1]) + 1
+            bands.append((first, end, max(1, int(round(0.02 * (end - first))))))
+    return tuple(bands)
+
+
+@functools.lru_cache(maxsize=8)
+def _float32_constants(sr: int, n_fft: int, n_mels: int, n_mfcc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bin frequencies (Hz), their squares, and the DCT matrix, as float32, read-only."""
+    freqs = fft_frequencies(sr=sr, n_fft=n_fft).astype(np.float32)
+    consts = (freqs, np.square(freqs), dct_matrix(n_in=n_mels, n_out=n_mfcc).T.astype(np.float32))
+    for c in consts:
+        c.setflags(write=False)
+    return consts
 
 
 def emo_descriptors(y: np.ndarray, config: FeatureConfig, spec: Spectrum | None = None) -> dict[str, np.ndarray]:
@@ -58,43 +71,71 @@ def emo_descriptors(y: np.ndarray, config: FeatureConfig, spec: Spectrum | None 
     ``flatness`` (0..1), ``flux``, ``contrast`` (dB), ``zcr`` (crossings per
     sample), ``f0`` (Hz), ``strength`` (0..1), ``active`` and ``voiced`` (bool).
     """
+    return _descriptors(y, config, spec, summarized_only=False)
+
+
+def _descriptors(
+    y: np.ndarray, config: FeatureConfig, spec: Spectrum | None, *, summarized_only: bool
+) -> dict[str, np.ndarray]:
+    """:func:`emo_descriptors`; with ``summarized_only``, the descriptors that the functionals
+    read on the summarized frames only (:func:`_summarized`) are computed on those frames
+    alone and are NaN elsewhere: half the frames of a RAVDESS clip are its silences.
+
+    Each of them is computed row by row (a frame's value never depends on another frame's),
+    so the summarized frames get the same numbers, bit for bit, either way.
+    """
     sr, n_fft = config.sample_rate, config.n_fft
     spec = spec if spec is not None else stft(y, config)
     p = spec.power
+    t = p.shape[0]
     lpad = (n_fft - config.win_length) // 2
     core = spec.frames[:, lpad : lpad + config.win_length]
     energy_db = power_to_db(np.mean(np.square(core, dtype=np.float32), axis=1))
-    neg = np.signbit(core)
-    zcr = np.count_nonzero(neg[:, 1:] != neg[:, :-1], axis=1) / core.shape[1]
+    loud = np.percentile(energy_db, 99) if energy_db.size else 0.0
+    active = energy_db > loud - ACTIVE_RANGE_DB
+    rows = _summarized(active) if summarized_only else np.ones(t, dtype=bool)
+    everywhere = bool(rows.all())
+    p_rows = p if everywhere else p[rows]
+    core_rows = core if everywhere else core[rows]
+
+    def on_rows(values: np.ndarray) -> np.ndarray:
+        """``values`` of the selected rows as a full-length array (NaN in the others)."""
+        if everywhere:
+            return values
+        full = np.full((t, *values.shape[1:]), np.nan, dtype=values.dtype)
+        full[rows] = values
+        return full
+
+    neg = np.signbit(core_rows)
+    zcr = on_rows(np.count_nonzero(neg[:, 1:] != neg[:, :-1], axis=1) / core.shape[1])
 
     melfb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=config.n_mels, fmin=config.fmin, fmax=config.mel_fmax)
+    freqs, freqs_sq, dct_t = _float32_constants(sr, n_fft, config.n_mels, config.n_mfcc)
     logmel = power_to_db(p @ melfb.T)
-    mfcc = logmel @ dct_matrix(n_in=config.n_mels, n_out=config.n_mfcc).T.astype(np.float32)
+    mfcc = logmel @ dct_t
 
-    freqs = fft_frequencies(sr=sr, n_fft=n_fft).astype(np.float32)
     total = p.sum(axis=1)
     centroid = (p @ freqs) / total
-    bandwidth = np.sqrt(np.maximum((p @ np.square(freqs)) / total - np.square(centroid), 0.0))
-    cum = np.cumsum(p, axis=1)
-    rolloff = freqs[np.minimum(np.argmax(cum >= 0.85 * total[:, None], axis=1), freqs.size - 1)]
-    flatness = np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1)
-    flux = np.zeros(p.shape[0], dtype=np.float32)
-    if p.shape[0] > 1:
+    bandwidth = np.sqrt(np.maximum((p @ freqs_sq) / total - np.square(centroid), 0.0))
+    cum = np.cumsum(p_rows, axis=1)
+    total_rows = total if everywhere else total[rows]
+    rolloff = on_rows(freqs[np.minimum(np.argmax(cum >= 0.85 * total_rows[:, None], axis=1), freqs.size - 1)])
+    flatness = on_rows(np.exp(np.mean(np.log(p_rows), axis=1)) / np.mean(p_rows, axis=1))
+    flux = np.zeros(t, dtype=np.float32)
+    if t > 1:
         flux[1:] = np.sqrt(np.mean(np.square(np.diff(logmel, axis=0)), axis=1))
 
     bands = _contrast_bands(sr, n_fft)
-    contrast = np.empty((p.shape[0], len(bands)), dtype=np.float32)
-    for b, (lo, hi) in enumerate(bands):
-        band = np.sort(p[:, lo:hi], axis=1)
-        q = max(1, int(round(0.02 * (hi - lo))))
+    contrast = np.empty((p_rows.shape[0], len(bands)), dtype=np.float32)
+    for b, (lo, hi, q) in enumerate(bands):
+        band = np.sort(p_rows[:, lo:hi], axis=1)
         contrast[:, b] = power_to_db(band[:, -q:].mean(axis=1)) - power_to_db(band[:, :q].mean(axis=1))
+    contrast = on_rows(contrast)
 
     f0, strength = f0_autocorrelation(
         p, sr=sr, n_fft=n_fft, win_length=config.win_length, f0_min=config.f0_min, f0_max=config.f0_max,
         voicing_threshold=VOICING_THRESHOLD, legacy=config.version < PATH_TRACKER_VERSION,
     )
-    loud = np.percentile(energy_db, 99) if energy_db.size else 0.0
-    active = energy_db > loud - ACTIVE_RANGE_DB
     voiced = active & (strength > VOICING_THRESHOLD)
     return {
         "energy_db": energy_db,
@@ -161,11 +202,16 @@ def _at_least(mask: np.ndarray, fallback: np.ndarray, n: int = 3) -> np.ndarray:
     return mask if mask.sum() >= n else fallback
 
 
+def _summarized(active: np.ndarray) -> np.ndarray:
+    """The frames most functionals summarize: the active ones, or every frame when fewer than 3 are."""
+    return _at_least(active, np.ones_like(active))
+
+
 def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: bool = True) -> _Out:
     fr = config.sample_rate / config.hop_length
     out = _Out(fr, with_names=with_names)
     active, voiced = d["active"], d["voiced"]
-    a = _at_least(active, np.ones_like(active))
+    a = _summarized(active)  # the only frames of the spectral shape, contrast and zcr read here
     unvoiced = a & ~voiced
     e = d["energy_db"]
     mfcc, logmel = d["mfcc"], d["logmel"]
@@ -243,5 +289,5 @@ def emo_names(config: FeatureConfig) -> list[str]:
 
 def emo_features(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """The ``emo`` functionals of a mono signal at ``config.sample_rate`` [shape=(n_features,)], float32."""
-    out = _collect(emo_descriptors(y, config), config, with_names=False)
+    out = _collect(_descriptors(y, config, None, summarized_only=True), config, with_names=False)
     return np.concatenate(out.values).astype(np.float32)
