@@ -3,8 +3,8 @@
 :class:`AudioStream` reads a file a few seconds at a time with libsndfile, averages the
 channels and resamples with soxr's streaming resampler, so a two-hour recording never sits
 in memory; :class:`StreamSegmenter` turns those blocks into ``(Segment, samples)`` pairs as
-soon as each segment is final, holding about ``floor_window / 2 + 2 * max_seconds`` seconds of
-audio.  It gives the segments :func:`semo_batch.segment.segment` gives for the whole signal
+soon as each segment is final, holding about ``floor_window / 2 + 3 * max_seconds`` seconds of
+audio at most (30-50 s).  It gives the segments :func:`semo_batch.segment.segment` gives for the whole signal
 (every step of the detector looks a bounded way ahead; ``tests/test_stream.py`` checks it).
 """
 
@@ -25,6 +25,7 @@ from .segment import (
     Segment,
     SegmentMode,
     SegmentParams,
+    audio_slice,
     cutter,
     fixed_pieces,
     floor_of,
@@ -143,8 +144,9 @@ class AudioStream:
 class StreamSegmenter:
     """Blocks of a mono signal at ``sr`` Hz in, ``(Segment, samples)`` out, as soon as each is final.
 
-    ``push`` each block in order, then ``finish`` once; the pairs come in time order and the
-    segments are those :func:`semo_batch.segment.segment` finds on the whole signal.  The
+    ``push`` each block in order, then ``finish`` once; the pairs come in time order, the
+    segments are those :func:`semo_batch.segment.segment` finds on the whole signal, and the
+    samples are those :func:`semo_batch.segment.audio_slice` gives (with the context).  The
     ``none`` mode holds the whole file (its one segment is the file).
     """
 
@@ -198,16 +200,18 @@ class StreamSegmenter:
                        for a, b in self._cutter.pieces]
         self._cutter.pieces = []
         out: list[Segment] = []
+        ctx = round(self.params.context_seconds * self.sr)
         if final:
             out, self._held = join_short_file(self._held, self.n, self.sr, self.params), []
-        elif self.n > self.params.max_seconds * self.sr:  # not a short file: no reason to hold
-            out, self._held = self._held, []
+        elif self.n > self.params.max_seconds * self.sr:  # not a short file; held until its context is in
+            ready = next((i for i, s in enumerate(self._held) if round(s.end * self.sr) + ctx > self.n), len(self._held))
+            out, self._held = self._held[:ready], self._held[ready:]
         pairs = [(s, self._samples(s)) for s in out]
         length, hop = vad.geometry(self.sr)
         keep = min(self._cutter.earliest(), self._frames) * hop
         if self._held:
             keep = min(keep, round(self._held[0].start * self.sr))
-        self._drop_samples(keep)
+        self._drop_samples(keep - ctx)
         return pairs
 
     def _analyse(self, final: bool) -> None:
@@ -262,8 +266,9 @@ class StreamSegmenter:
         return pairs
 
     def _samples(self, s: Segment) -> np.ndarray:
-        a, b = round(s.start * self.sr) - self._b0, round(s.end * self.sr) - self._b0
-        return self._buf[max(a, 0):b].copy()
+        part = audio_slice(s, self.sr, self.n, self.params)
+        assert part.start >= self._b0
+        return self._buf[part.start - self._b0:part.stop - self._b0].copy()
 
     def _drop_samples(self, keep: int) -> None:
         drop = max(0, min(keep, self._b0 + len(self._buf)) - self._b0)

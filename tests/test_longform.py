@@ -34,8 +34,9 @@ def _speaker(kind: str, seconds: float, seed: int, sr: int = SR) -> np.ndarray:
 
 
 def _padded(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """As a segment comes out of a recording: a little quiet around the voice, a faint noise."""
-    z = np.zeros(int(0.02 * SR))
+    """As a segment comes out of a recording: half a second of quiet around the voice (its
+    context), a faint noise."""
+    z = np.zeros(int(0.5 * SR))
     y = np.concatenate([z, y, z])
     return (y + rng.standard_normal(len(y)) * 1e-3).astype(np.float32)
 

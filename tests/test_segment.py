@@ -14,7 +14,15 @@ import pytest
 
 from semo_batch import vad
 from semo_batch.errors import ConfigError
-from semo_batch.segment import Segment, SegmentMode, SegmentParams, find_speech, parse_segmenting, segment
+from semo_batch.segment import (
+    Segment,
+    SegmentMode,
+    SegmentParams,
+    audio_slice,
+    find_speech,
+    parse_segmenting,
+    segment,
+)
 
 SR = 16_000
 
@@ -111,13 +119,22 @@ def test_segments_split_at_pauses_and_join_short_pieces() -> None:
     assert _close(got, expect)
 
 
-def test_a_short_clip_is_one_segment_covering_its_speech() -> None:
-    # RAVDESS-like: 3.5 s, silence around two words with a pause that would split a long file.
+def test_a_short_clip_with_speech_is_one_segment_the_whole_file() -> None:
+    # RAVDESS-like: 3.5 s, silence around two words with a pause that would split a long file;
+    # it stays what it was before segmenting, one row for the whole file.
     y, t = recording([("silence", 0.9), ("voice", 0.8), ("silence", 0.6), ("voice", 0.7), ("silence", 0.5)])
-    got = segment(y, SR)
-    assert len(got) == 1 and _close(got, [(t[0][0], t[1][1])])
-    words = find_speech(y, SR)
-    assert _close(words, t) and (got[0].start, got[0].end) == (words[0].start, words[1].end)
+    assert segment(y, SR) == [Segment(0.0, 3.5)]
+    assert _close(find_speech(y, SR), t)
+    long, t = recording([("silence", 0.9), ("voice", 0.8), ("silence", 0.6), ("voice", 0.7), ("silence", 5.5)])
+    assert _close(segment(long, SR), [(t[0][0], t[1][1])])  # 8.5 s: segmented; two short words join
+
+
+def test_the_audio_of_a_segment_has_context_around_it() -> None:
+    params = SegmentParams()
+    assert params.context_seconds == 0.5
+    assert audio_slice(Segment(2.0, 3.0), SR, 10 * SR, params) == slice(int(1.5 * SR), int(3.5 * SR))
+    assert audio_slice(Segment(0.2, 9.9), SR, 10 * SR, params) == slice(0, 10 * SR)
+    assert audio_slice(Segment(2.0, 3.0), SR, 10 * SR, SegmentParams.fixed(1.0)) == slice(2 * SR, 3 * SR)
 
 
 def test_no_speech_gives_no_segments() -> None:
@@ -170,6 +187,8 @@ def test_params_validate_and_fingerprint_only_what_the_mode_uses() -> None:
         SegmentParams(min_seconds=2.0, max_seconds=3.0)
     with pytest.raises(ConfigError, match="pause_seconds must be a positive"):
         SegmentParams(pause_seconds=0)
+    with pytest.raises(ConfigError, match="context_seconds must be 0 or more"):
+        SegmentParams(context_seconds=-1)
     with pytest.raises(ConfigError, match="goes with the fixed mode"):
         SegmentParams(seconds=3.0)
     with pytest.raises(ConfigError, match="segment mode must be one of"):
