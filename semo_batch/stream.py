@@ -19,7 +19,7 @@ import soundfile as sf
 import soxr
 
 from . import vad
-from .audio import AudioInfo, _info, _open, _reason, to_mono
+from .audio import AudioInfo, _header, _open, _reason, _sound_file, to_mono
 from .errors import AudioError
 from .segment import (
     Segment,
@@ -71,20 +71,19 @@ class AudioStream:
         self.path, self.sr, self.max_duration = os.fspath(path), sr, max_duration
         self._fh = _open(self.path)
         try:
-            self.info: AudioInfo = _info(self._fh, self.path)
-            if self.info.sample_rate <= 0:
-                raise AudioError(self.path, f"invalid sample rate {self.info.sample_rate} Hz in the header")
-            if max_duration is not None and self.info.duration > max_duration:
-                raise AudioError(self.path, f"is {self.info.duration:.1f} s long, over the {max_duration:g} s limit "
-                                            "(raise it with --max-duration)")
-            self._fh.seek(0)
-            self._file = sf.SoundFile(self._fh)
+            self._file = _sound_file(self._fh, self.path)  # reads through the descriptor, as audio.load
         except AudioError:
             self._fh.close()
             raise
-        except _DECODE_ERRORS as exc:
-            self._fh.close()
-            raise AudioError(self.path, f"not a decodable audio file ({_reason(exc)})") from None
+        self.info: AudioInfo = _header(self._file)
+        problem = None
+        if self.info.sample_rate <= 0:
+            problem = f"invalid sample rate {self.info.sample_rate} Hz in the header"
+        elif max_duration is not None and self.info.duration > max_duration:
+            problem = f"is {self.info.duration:.1f} s long, over the {max_duration:g} s limit (raise it with --max-duration)"
+        if problem is not None:
+            self.close()
+            raise AudioError(self.path, problem)
         #: Frames decoded so far, at the file's own rate.
         self.frames_read = 0
 
