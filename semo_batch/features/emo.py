@@ -126,11 +126,14 @@ def _descriptors(
         flux[1:] = np.sqrt(np.mean(np.square(np.diff(logmel, axis=0)), axis=1))
 
     bands = _contrast_bands(sr, n_fft)
-    contrast = np.empty((p_rows.shape[0], len(bands)), dtype=np.float32)
+    peaks = np.empty((p_rows.shape[0], len(bands)), dtype=np.float32)
+    valleys = np.empty_like(peaks)
     for b, (lo, hi, q) in enumerate(bands):
         band = np.sort(p_rows[:, lo:hi], axis=1)
-        contrast[:, b] = power_to_db(band[:, -q:].mean(axis=1)) - power_to_db(band[:, :q].mean(axis=1))
-    contrast = on_rows(contrast)
+        # The mean of one value is that value: no reduction for the narrow bands.
+        peaks[:, b] = band[:, -1] if q == 1 else band[:, -q:].mean(axis=1)
+        valleys[:, b] = band[:, 0] if q == 1 else band[:, :q].mean(axis=1)
+    contrast = on_rows(power_to_db(peaks) - power_to_db(valleys))
 
     f0, strength = f0_autocorrelation(
         p, sr=sr, n_fft=n_fft, win_length=config.win_length, f0_min=config.f0_min, f0_max=config.f0_max,

@@ -55,11 +55,19 @@ def frame(y: np.ndarray, *, n_fft: int, hop_length: int, center: bool, pad_mode:
     y = np.asarray(y, dtype=np.float32)
     if center:
         pad = n_fft // 2
-        mode = pad_mode if (pad_mode == "constant" or y.size > pad) else "constant"
-        y = np.pad(y, pad, mode=mode)  # type: ignore[call-overload]
+        if pad_mode == "constant" or y.size <= pad:
+            padded = np.zeros(y.size + 2 * pad, dtype=np.float32)  # np.pad's work, less its overhead
+            padded[pad : pad + y.size] = y
+            y = padded
+        else:
+            y = np.pad(y, pad, mode=pad_mode)  # type: ignore[call-overload]
     if y.size < n_fft:
         y = np.pad(y, (0, n_fft - y.size))
-    return np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop_length]
+    # sliding_window_view(y, n_fft)[::hop_length], read-only, without its per-call checks.
+    step = y.strides[0]
+    return np.lib.stride_tricks.as_strided(
+        y, shape=(1 + (y.size - n_fft) // hop_length, n_fft), strides=(step * hop_length, step), writeable=False
+    )
 
 
 def stft(y: np.ndarray, config: FeatureConfig) -> Spectrum:
