@@ -17,7 +17,7 @@ from conftest import harmonic_tone, tone
 from semo_batch.config import get_config
 from semo_batch.features import extract, names
 from semo_batch.features.emo import emo_descriptors, emo_features, emo_names
-from semo_batch.features.functionals import STATS, power_to_db, summarize
+from semo_batch.features.functionals import STATS, median, percentile, power_to_db, summarize
 from semo_batch.features.pitch import estimate_tuning, f0_autocorrelation
 from semo_batch.features.seed import seed_features, seed_names, zero_crossings
 from semo_batch.features.spectrum import frame, stft
@@ -374,6 +374,24 @@ def test_summarize_is_numpys_mean_std_and_percentiles_bit_for_bit(shape, dtype, 
     if shape[0] > 1:
         tt = (np.arange(shape[0]) - (shape[0] - 1) / 2.0) / 100.0
         np.testing.assert_array_equal(out[:, 6], tt @ (x64 - x64.mean(axis=0)) / (tt @ tt))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1,), (2,), (3,), (8,), (357,), (1, 1), (5, 3), (251, 40)])
+def test_percentile_and_median_are_numpys_bit_for_bit(dtype, shape, rng):
+    # Types included: a scalar q interpolates in the input's dtype, a list in float64.
+    for trial in range(5):
+        x = (rng.standard_normal(shape) * 30 - 40).astype(dtype)
+        if trial % 2:
+            x[rng.random(shape) < 0.3] = -40.0
+        for q in (99, 95, 5, 50, 0, 100, [95, 5], [10, 50, 90], [90]):
+            got, want = percentile(x, q), np.percentile(x, q, axis=0)
+            assert type(got) is type(want) and np.asarray(got).dtype == np.asarray(want).dtype
+            np.testing.assert_array_equal(got, want)
+        if x.ndim == 1:
+            got, want = median(x), np.median(x)
+            assert type(got) is type(want)
+            np.testing.assert_array_equal(got, want)
 
 
 def test_power_to_db_matches_librosa(rng):

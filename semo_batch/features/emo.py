@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import FeatureConfig
 from .filters import dct_matrix, fft_frequencies, mel_filterbank
-from .functionals import power_to_db, summarize
+from .functionals import median, percentile, power_to_db, summarize
 from .pitch import f0_autocorrelation
 from .spectrum import Spectrum, stft
 
@@ -91,7 +91,7 @@ def _descriptors(
     lpad = (n_fft - config.win_length) // 2
     core = spec.frames[:, lpad : lpad + config.win_length]
     energy_db = power_to_db(np.mean(np.square(core, dtype=np.float32), axis=1))
-    loud = np.percentile(energy_db, 99) if energy_db.size else 0.0
+    loud = percentile(energy_db, 99) if energy_db.size else 0.0
     active = energy_db > loud - ACTIVE_RANGE_DB
     rows = _summarized(active) if summarized_only else np.ones(t, dtype=bool)
     everywhere = bool(rows.all())
@@ -217,13 +217,15 @@ def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: boo
     a = _summarized(active)  # the only frames of the spectral shape, contrast and zcr read here
     unvoiced = a & ~voiced
     e = d["energy_db"]
+    e_a = e[a]
     mfcc, logmel = d["mfcc"], d["logmel"]
+    any_a, any_voiced, any_unvoiced = bool(a.any()), bool(voiced.any()), bool(unvoiced.any())
 
     # Loudness and its dynamics.
-    out.stats("energy", e[a], _FULL)
+    out.stats("energy", e_a, _FULL)
     out.scalar("active_fraction", float(active.mean()) if active.size else 0.0)
-    out.stats("energy_delta_abs", np.abs(np.gradient(e))[a] if e.size > 1 else e[a] * 0, ("mean", "std"))
-    out.scalar("energy_range_5_95", float(np.subtract(*np.percentile(e[a], [95, 5]))) if a.any() else 0.0)
+    out.stats("energy_delta_abs", np.abs(np.gradient(e))[a] if e.size > 1 else e_a * 0, ("mean", "std"))
+    out.scalar("energy_range_5_95", float(np.subtract(*percentile(e_a, [95, 5]))) if any_a else 0.0)
 
     # Spectral envelope: absolute, and relative to each frame's mean level (gain-invariant).
     out.stats("logmel", logmel[a], _ENVELOPE)
@@ -244,7 +246,8 @@ def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: boo
 
     # Pitch, in semitones re 27.5 Hz, over voiced frames.
     st = 12.0 * np.log2(np.maximum(d["f0"], 1.0) / 27.5)
-    out.stats("f0", st[voiced] if voiced.any() else np.zeros(0), _FULL)
+    st_voiced = st[voiced]
+    out.stats("f0", st_voiced if any_voiced else np.zeros(0), _FULL)
     both = voiced[1:] & voiced[:-1]
     dst = np.diff(st)[both] if both.any() else np.zeros(0)
     out.scalar("f0_delta_abs_mean", float(np.abs(dst).mean()) if dst.size else 0.0)
@@ -254,8 +257,8 @@ def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: boo
     n_active = max(int(a.sum()), 1)
     out.scalar("voiced_fraction", voiced.sum() / n_active)
     out.stats("strength", d["strength"][a], ("mean", "std", "p90"))
-    out.scalar("voicing_strength_mean", float(d["strength"][voiced].mean()) if voiced.any() else 0.0)
-    gap = e[voiced].mean() - e[unvoiced].mean() if voiced.any() and unvoiced.any() else 0.0
+    out.scalar("voicing_strength_mean", float(d["strength"][voiced].mean()) if any_voiced else 0.0)
+    gap = e[voiced].mean() - e[unvoiced].mean() if any_voiced and any_unvoiced else 0.0
     out.scalar("voiced_energy_gap", float(gap))
     segs = _segments(voiced)
     out.scalar("voiced_segment_rate", segs.size / (n_active / fr))
@@ -265,16 +268,15 @@ def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: boo
     # pitch (re the file's median), voicing and mean MFCCs.
     idx = np.flatnonzero(a)
     edges = np.linspace(idx[0], idx[-1] + 1, _N_SEGMENTS + 1).astype(int) if idx.size else np.zeros(_N_SEGMENTS + 1, int)
-    loud = np.percentile(e[a], 95) if a.any() else 0.0
-    med = np.median(st[voiced]) if voiced.any() else 0.0
-    for q, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
-        m = np.zeros_like(a)
-        m[lo:hi] = True
-        aa, vv = m & a, m & voiced
-        out.scalar(f"q{q}_energy", float(e[aa].mean() - loud) if aa.any() else -ACTIVE_RANGE_DB)
-        out.scalar(f"q{q}_f0", float(st[vv].mean() - med) if vv.any() else 0.0)
-        out.scalar(f"q{q}_voiced", vv.sum() / max(int(aa.sum()), 1))
-        out.vector(f"q{q}_mfcc", mfcc[aa].mean(axis=0) if aa.any() else np.zeros(mfcc.shape[1]))
+    loud = percentile(e_a, 95) if any_a else 0.0
+    med = median(st_voiced) if any_voiced else 0.0
+    for q, (lo, hi) in enumerate(zip(edges[:-1].tolist(), edges[1:].tolist())):
+        aa, vv = a[lo:hi], voiced[lo:hi]  # the quarter's active and voiced frames
+        n_aa, n_vv = int(aa.sum()), int(vv.sum())
+        out.scalar(f"q{q}_energy", float(e[lo:hi][aa].mean() - loud) if n_aa else -ACTIVE_RANGE_DB)
+        out.scalar(f"q{q}_f0", float(st[lo:hi][vv].mean() - med) if n_vv else 0.0)
+        out.scalar(f"q{q}_voiced", n_vv / max(n_aa, 1))
+        out.vector(f"q{q}_mfcc", mfcc[lo:hi][aa].mean(axis=0) if n_aa else np.zeros(mfcc.shape[1]))
     return out
 
 
