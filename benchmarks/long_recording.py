@@ -20,7 +20,8 @@ keeps the rest (bridging, pauses, cuts, merges), to compare the two on the same 
 
 Environment: ``SEMO_BENCH_DATA`` (the RAVDESS FLAC folder, as for the other benchmarks).
 
-Run: python benchmarks/long_recording.py [--minutes 10] [--actors 17,18,19,20] [--model DIR]
+Run: .venv/bin/python benchmarks/long_recording.py [--minutes 10] [--actors 17,18,19,20] [--model DIR]
+     [--train-store out/corpora-chan] [--keep out/long/talk.wav]
 """
 
 from __future__ import annotations
@@ -207,6 +208,23 @@ def accuracy(model_dir: str, clips: list[Clip], pairs: list[tuple[Segment, np.nd
     return float(np.mean(clip_pred == truth)), float(np.mean(seg_pred == truth))
 
 
+def train_without(actors: set[int], store: str, model_dir: str) -> None:
+    """The bundled models' recipe (fusion on their feature set, every copy in the store, corpora
+    weighing the same) trained on ``store`` without the RAVDESS ``actors``, saved to ``model_dir``."""
+    from semo_batch.dataset import load_labelled
+    from semo_batch.models import load_model, save_model
+    from semo_batch.resources import default_model_dir
+    from semo_batch.train import fit_classifier
+
+    config = load_model(default_model_dir()).feature_config
+    data = load_labelled(store, config, augmented=True)
+    held = [f"ravdess:{a:02d}" for a in sorted(actors)]
+    rows = np.flatnonzero(~np.isin(np.asarray(data.speakers, dtype=str), held))
+    clf, _ = fit_classifier(data, rows, model="fusion", seed=0)
+    save_model(clf, model_dir)
+    print(f"# trained the bundled recipe on {len(rows)} rows of {store} without {', '.join(held)} -> {model_dir}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -218,9 +236,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--vad", default="ours", help="ours, or webrtc:N (N = aggressiveness 0-3)")
     ap.add_argument("--model", default=None, help="a model folder: also measure label accuracy")
     ap.add_argument("--keep", default=None, help="write the recording here instead of a temporary file")
+    ap.add_argument("--train-store", default=None,
+                    help="with --model: if the folder holds no model, first train the bundled recipe on this "
+                         "store (e.g. out/corpora-chan, from jobs/default-model.toml) without --actors")
     args = ap.parse_args(argv)
 
     actors = {int(a) for a in args.actors.split(",")}
+    if args.model and args.train_store and not (Path(args.model) / "model.json").exists():
+        train_without(actors, args.train_store, args.model)
     files = [p for p in corpus.flac_files() if int(p.parent.name.split("_")[-1]) in actors]
     if not files:
         sys.exit(f"no RAVDESS clips of actors {sorted(actors)} under {corpus.flac_root()}")

@@ -142,24 +142,30 @@ def predict(
     output: opts.Out = Path("predictions.csv"),
     jobs: opts.Jobs = 0,
     normalize_by: Annotated[NormalizeBy, typer.Option(help="Speaker groups, for normalized models.")] = NormalizeBy.NONE,
-    max_duration: opts.MaxDur = 600.0,
-    plot: Annotated[Path | None, typer.Option(metavar="PNG", help="Also draw the labels and confidences.")] = None,
+    segment: Annotated[str, typer.Option(metavar="auto|none|fixed:S", help="How recordings are cut into segments.")] = "auto",
+    summary_csv: Annotated[Path | None, typer.Option("--summary", metavar="CSV", callback=opts.writable, help="Also one row per file.")] = None,
+    max_duration: opts.MaxDur = 0.0,
+    plot: Annotated[Path | None, typer.Option(metavar="PNG", help="Also draw labels, confidences and timelines.")] = None,
     strict: Annotated[bool, opts.flag("--strict", help="Exit 1 if any file failed.")] = False,
     backend: opts.BackendChoice = Backend.LOKY,
     scheduler: opts.Scheduler = None,
     quiet: opts.Quiet = False,
 ) -> None:
-    """Label audio files; one CSV row per file.
+    """Label audio files; one CSV row per segment.
+
+    A clip of a few seconds is one segment; a long recording is cut at pauses into
+    utterances of 1-8 s (--segment auto), each labelled (path, start, end, ...).
 
     \b
     Examples:
       semo-batch predict /new/clips -o out.csv
       semo-batch predict call1.wav call2.flac -o calls.csv
-      semo-batch predict speakers/ --normalize-by folder --plot labels.png
+      semo-batch predict interview.flac --summary per-file.csv --plot t.png
     """
     from .predict import predict_to_csv
     run = opts.run_options("predict", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend, scheduler=scheduler)
-    summary = call(predict_to_csv, inputs, output, model_dir=model_dir, normalize_by=normalize_by, options=run, plot=plot)
+    summary = call(predict_to_csv, inputs, output, model_dir=model_dir, normalize_by=normalize_by, options=run, plot=plot,
+                   summary=summary_csv, segment=segment)
     finish_batch(summary, inputs, found=summary.files, strict=strict, quiet=quiet)
 
 

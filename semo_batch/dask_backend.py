@@ -291,3 +291,50 @@ def map_files_dask(
                 log.setLevel(level)
                 if cluster is not None:
                     cluster.close()
+
+
+def map_recordings_dask(
+    files: Sequence[AudioFile], config: FeatureConfig, params: Any, *, jobs: int, max_duration: float | None,
+    scheduler: str | None,
+) -> Iterator[Any]:
+    """Segment and featurize each file on a Dask cluster (one task a file: a long recording
+    streams on one worker); yields :class:`~semo_batch.longform.RecordingFeatures` in input order.
+
+    A task lost with its worker is recorded as that file's error, as for whole files.
+    """
+    import numpy as np
+
+    from . import features
+    from .longform import RecordingFeatures, run_recording
+
+    width = len(features.names(config))
+    distributed = _import_distributed()
+    if not files:
+        return
+    client, cluster = _connect(distributed, scheduler, min(resolve_jobs(jobs), len(files)))
+    try:
+        threads = _check_workers(client, scheduler)
+        window = 2 * threads + 2
+        pending: deque[tuple[AudioFile, Future]] = deque()
+        run_id = uuid.uuid4().hex[:12]
+
+        def collect(f: AudioFile, fut: Future) -> RecordingFeatures:
+            try:
+                return fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker or a broken environment: record it
+                reason = KILLED_WORKER_REASON if isinstance(exc, distributed.KilledWorker) else f"worker failed: {exc}"
+                empty = np.zeros((0, width), dtype=np.float32)
+                return RecordingFeatures(f.path, 0.0, 0.0, (), empty, (), " ".join(reason.split()))
+
+        for i, f in enumerate(files):
+            fut = client.submit(run_recording, f.path, config, params, max_duration, key=f"semo-segment-{run_id}-{i}",
+                                retries=1)
+            pending.append((f, fut))
+            if len(pending) >= window:
+                yield collect(*pending.popleft())
+        while pending:
+            yield collect(*pending.popleft())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

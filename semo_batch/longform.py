@@ -26,8 +26,8 @@ import numpy as np
 from . import features
 from .choices import NormalizeBy, choose
 from .config import FeatureConfig
+from .discover import printable_path
 from .errors import AudioError, ConfigError
-from .models.normalize import group_keys
 from .segment import Segment, SegmentMode, SegmentParams
 from .stream import AudioStream, StreamSegmenter
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .models import EmotionClassifier
 
 __all__ = ["NO_SPEECH", "RecordingFeatures", "RecordingResult", "RecordingSummary", "SegmentLabel",
-           "featurize_recording", "label_features", "label_recording", "segment_table", "summary_table"]
+           "featurize_recording", "label_features", "run_recording", "label_recording", "segment_table", "summary_table"]
 
 #: The note of a recording in which ``auto`` segmenting found no speech.
 NO_SPEECH = "no speech found"
@@ -119,7 +119,7 @@ class RecordingResult:
 
 def _segment_features(y: np.ndarray, config: FeatureConfig) -> tuple[np.ndarray | None, str]:
     if len(y) < config.min_duration * config.sample_rate:
-        return None, f"segment is {len(y) / config.sample_rate:.3f} s long, under the {config.min_duration:g} s minimum"
+        return None, f"is {len(y) / config.sample_rate:.3f} s long, shorter than the {config.min_duration:g} s minimum"
     try:
         vec = features.extract(y, config)
     except AudioError as exc:
@@ -179,6 +179,16 @@ def featurize_recording(
     return RecordingFeatures(path, cutter.n / config.sample_rate, speech, tuple(segs), X, tuple(errors), error, *head)
 
 
+def run_recording(
+    path: str, config: FeatureConfig, params: SegmentParams, max_duration: float | None, worker: bool = True,
+) -> RecordingFeatures:
+    """:func:`featurize_recording` as a worker runs it (one BLAS thread, Ctrl-C left to the parent)."""
+    from .workers import tune_process
+
+    tune_process(worker=worker)
+    return featurize_recording(path, config, params, max_duration=max_duration)
+
+
 def label_features(
     recordings: Sequence[RecordingFeatures], clf: EmotionClassifier, *, normalize_by: str | NormalizeBy | None = None,
 ) -> list[RecordingResult]:
@@ -204,6 +214,8 @@ def label_features(
     if ok.any():
         groups = None
         if clf.normalization is not NormalizeBy.NONE:
+            from .models.normalize import group_keys
+
             key = by if by is not NormalizeBy.NONE else NormalizeBy.FILE
             groups = group_keys([p for p, k in zip(paths, ok) if k], key)
         proba[ok] = clf.predict_proba(X[ok].astype(np.float64), groups=groups)
@@ -260,11 +272,11 @@ def segment_table(results: Sequence[RecordingResult]) -> pl.DataFrame:
         s = r.summary
         for seg in r.segments:
             probs = [None if np.isnan(v) else float(v) for v in seg.probabilities]
-            rows.append((seg.path, seg.start, seg.end, seg.emotion, seg.confidence, *probs, seg.error, ""))
+            rows.append((printable_path(seg.path), seg.start, seg.end, seg.emotion, seg.confidence, *probs, seg.error, ""))
         if s.error:
-            rows.append((r.path, s.duration, None, *blank, s.error, ""))
+            rows.append((printable_path(r.path), s.duration, None, *blank, s.error, ""))
         elif s.note:
-            rows.append((r.path, 0.0, s.duration, *blank, "", s.note))
+            rows.append((printable_path(r.path), 0.0, s.duration, *blank, "", s.note))
     schema = {"path": pl.String, "start": pl.Float64, "end": pl.Float64, "emotion": pl.String, "confidence": pl.Float64}
     schema |= {f"p_{lab}": pl.Float64 for lab in labels} | {"error": pl.String, "note": pl.String}
     return pl.DataFrame(rows, schema=schema, orient="row").sort(["path", "start"], maintain_order=True)
@@ -276,7 +288,7 @@ def summary_table(results: Sequence[RecordingResult]) -> pl.DataFrame:
     import polars as pl
 
     labels = results[0].labels if results else ()
-    rows = [(s.path, s.duration, s.speech_seconds, s.segments, s.labelled, *map(float, s.shares), s.dominant,
+    rows = [(printable_path(s.path), s.duration, s.speech_seconds, s.segments, s.labelled, *map(float, s.shares), s.dominant,
              s.error, s.note) for s in (r.summary for r in results)]
     schema = {"path": pl.String, "duration": pl.Float64, "speech_seconds": pl.Float64, "segments": pl.Int64,
               "labelled": pl.Int64}

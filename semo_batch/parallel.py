@@ -7,7 +7,7 @@ Workers are joblib's loky processes, or a Dask cluster (see
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .choices import Backend
 from .config import FeatureConfig
@@ -16,7 +16,11 @@ from .extract import FileResult
 from .options import RunOptions
 from .workers import resolve_jobs, run_file
 
-__all__ = ["FILES_PER_WORKER", "map_files", "stop_workers", "worker_count"]
+if TYPE_CHECKING:
+    from .longform import RecordingFeatures
+    from .segment import SegmentParams
+
+__all__ = ["FILES_PER_WORKER", "map_files", "map_recordings", "stop_workers", "worker_count"]
 
 #: With ``jobs=0`` (every core), the fewest files per worker process: below it a worker costs
 #: more to start (imports, and the Whisper encoder's load) than it saves.  On 2 cores, 16 files
@@ -118,3 +122,37 @@ def map_files(
             joblib.delayed(run_file)(f, config, options.max_duration, augment, True, channel, channel_copies, copies_only)
             for f in files
         )
+
+
+def map_recordings(
+    files: Sequence[AudioFile], config: FeatureConfig, params: SegmentParams, options: RunOptions,
+) -> Iterator[RecordingFeatures]:
+    """Segment and featurize each of ``files`` (:func:`semo_batch.longform.featurize_recording`),
+    files spread over workers; yields one result per file, in input order.
+
+    One file is one task: a long recording runs on one worker, streaming in flat memory.
+    With the Dask backend, each file is one task of the cluster.
+    """
+    from .longform import run_recording
+
+    if not files:
+        return
+    if options.backend is Backend.DASK:
+        from .dask_backend import map_recordings_dask
+
+        yield from map_recordings_dask(files, config, params, jobs=options.jobs, max_duration=options.max_duration,
+                                       scheduler=options.scheduler)
+        return
+    n_jobs = worker_count(len(files), options.jobs, config)
+    if n_jobs == 1:
+        from threadpoolctl import threadpool_limits
+
+        for f in files:
+            with threadpool_limits(1):
+                yield run_recording(f.path, config, params, options.max_duration, worker=False)
+        return
+    import joblib
+
+    with joblib.parallel_config(backend="loky", inner_max_num_threads=1):
+        par: Any = joblib.Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1, pre_dispatch="2 * n_jobs")
+        yield from par(joblib.delayed(run_recording)(f.path, config, params, options.max_duration) for f in files)

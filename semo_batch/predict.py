@@ -9,20 +9,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from . import features
 from .choices import NormalizeBy, choose
 from .discover import AudioFile, discover, printable_path
 from .errors import ConfigError, failure_lines
+from .longform import RecordingResult, label_features, segment_table, summary_table
 from .models import EmotionClassifier, describe_model, load_model
-from .models.normalize import group_keys
 from .options import RunOptions
-from .parallel import map_files
+from .parallel import map_recordings
 from .paths import check_output_path, resolve_model_dir
+from .segment import SegmentParams, parse_segmenting
 
-__all__ = ["PredictSummary", "predict_folders", "predict_to_csv", "write_csv", "neutralize_cell"]
+__all__ = ["PredictSummary", "predict_folders", "predict_recordings", "predict_to_csv", "write_csv", "neutralize_cell"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,34 +34,54 @@ def neutralize_cell(value: Any) -> Any:
     return value
 
 
+def predict_recordings(
+    roots: Iterable[str | os.PathLike[str]],
+    model_dir: str | os.PathLike[str] | EmotionClassifier | None = None,
+    *,
+    normalize_by: str | NormalizeBy | None = None,
+    options: RunOptions | None = None,
+    segment: str | SegmentParams = "auto",
+) -> list[RecordingResult]:
+    """Label every audio file under ``roots`` (folders, or files named one by one), segment by segment.
+
+    Args:
+        model_dir: a model directory (or a loaded classifier); its feature set is used.
+            Default: ``./semo-model`` if it holds a model, else a bundled model (the
+            speaker-normalized one when ``normalize_by`` groups the files).
+        normalize_by: for models trained with speaker normalization, how segments are
+            grouped here: ``file`` (each recording is one speaker's session), ``folder``
+            (each parent folder is one speaker; the default for such models), ``actor``
+            (parsed from RAVDESS names) or ``batch`` (all together).  Must be ``none`` for others.
+        options: workers, backend, duration limit, symlinks, progress (see
+            :class:`~semo_batch.options.RunOptions`).
+        segment: ``auto`` (speech found and cut into utterances of 1-8 s; a clip of a few
+            seconds stays one whole-file segment), ``none`` (each file one segment) or
+            ``fixed:SECONDS``; or :class:`~semo_batch.segment.SegmentParams`.
+
+    Returns:
+        One :class:`~semo_batch.longform.RecordingResult` per file, sorted by path; a file that
+        cannot be read (or only in part) has its reason in ``summary.error``.
+    """
+    options = options or RunOptions()
+    params = segment if isinstance(segment, SegmentParams) else parse_segmenting(segment)
+    files = discover(roots, follow_symlinks=options.follow_symlinks)  # bad inputs fail before the model loads
+    return _predict_files(files, model_dir, normalize_by=normalize_by, options=options, params=params)
+
+
 def predict_folders(
     roots: Iterable[str | os.PathLike[str]],
     model_dir: str | os.PathLike[str] | EmotionClassifier | None = None,
     *,
     normalize_by: str | NormalizeBy | None = None,
     options: RunOptions | None = None,
+    segment: str | SegmentParams = "auto",
 ) -> pl.DataFrame:
-    """Predict the emotion of every audio file under ``roots`` (folders, or files named one by one).
-
-    Args:
-        model_dir: a model directory (or a loaded classifier); its feature set is used.
-            Default: ``./semo-model`` if it holds a model, else a bundled model (the
-            speaker-normalized one when ``normalize_by`` groups the files).
-        normalize_by: for models trained with speaker normalization, how files are
-            grouped here: ``actor`` (parsed from RAVDESS names), ``folder`` (each parent
-            folder is one speaker) or ``batch`` (all files together).  Default: ``folder``
-            for such models; ignored (must be ``none``) for others.
-        options: workers, backend, duration limit, symlinks, progress (see
-            :class:`~semo_batch.options.RunOptions`).
-
-    Returns:
-        One row per file, sorted by path: ``path``, ``emotion``, ``confidence``,
-        ``p_<label>`` per class, and ``error`` (empty when fine; the reason otherwise,
-        with null predictions).
-    """
-    options = options or RunOptions()
-    files = discover(roots, follow_symlinks=options.follow_symlinks)  # bad inputs fail before the model loads
-    return _predict_files(files, model_dir, normalize_by=normalize_by, options=options)
+    """:func:`predict_recordings` as the table ``predict`` writes: one row per segment, sorted by
+    path then start: ``path``, ``start``, ``end`` (seconds), ``emotion``, ``confidence``,
+    ``p_<label>`` per class, ``error`` (empty when fine) and ``note`` (``no speech found``).
+    A short clip is one row, as it always was."""
+    results = predict_recordings(roots, model_dir, normalize_by=normalize_by, options=options, segment=segment)
+    return segment_table(results)
 
 
 def _predict_files(
@@ -70,7 +90,8 @@ def _predict_files(
     *,
     normalize_by: str | NormalizeBy | None,
     options: RunOptions,
-) -> pl.DataFrame:
+    params: SegmentParams,
+) -> list[RecordingResult]:
     by = choose(NormalizeBy, normalize_by, "normalize_by")
     if not isinstance(model_dir, EmotionClassifier):
         model_dir = resolve_model_dir(model_dir, normalized=by is not NormalizeBy.NONE)
@@ -80,40 +101,16 @@ def _predict_files(
             f"this model was trained without speaker normalization; --normalize-by {by.value} would feed it "
             "numbers it never saw. Train with --normalize-by to use it"
         )
-    paths: list[str] = []
-    errors: list[str] = []
-    rows: list[np.ndarray | None] = []
-    done = 0
     assert clf.feature_config is not None
     features.prepare(clf.feature_config)  # e.g. missing encoder weights: one error, not one per file
-    for res in map_files(files, clf.feature_config, options):
-        paths.append(printable_path(res.file.path))
-        errors.append(res.error or "")
-        rows.append(res.features)
-        done += 1
+    recordings = []
+    for done, rec in enumerate(map_recordings(files, clf.feature_config, params, options), 1):
+        recordings.append(rec)
         options.report(done, len(files))
-    ok = np.array([r is not None for r in rows], dtype=bool)
-    proba = np.full((len(rows), len(clf.labels_)), np.nan)
-    if ok.any():
-        X = np.stack([r for r in rows if r is not None]).astype(np.float64)
-        groups = None
-        if clf.normalization is not NormalizeBy.NONE:
-            groups = group_keys([p for p, k in zip(paths, ok) if k], by if by is not NormalizeBy.NONE else NormalizeBy.FOLDER)
-        proba[ok] = clf.predict_proba(X, groups=groups)
-    labels = np.asarray(clf.labels_, dtype=object)
-    best = np.where(ok, np.nan_to_num(proba, nan=-1.0).argmax(axis=1), 0)
-    data: dict[str, Any] = {
-        "path": paths,
-        "emotion": [labels[b] if k else None for b, k in zip(best, ok)],
-        "confidence": [float(proba[i, b]) if k else None for i, (b, k) in enumerate(zip(best, ok))],
-    }
-    for j, lab in enumerate(clf.labels_):
-        data[f"p_{lab}"] = [float(v) if k else None for v, k in zip(proba[:, j], ok)]
-    data["error"] = errors
-    schema = {"path": pl.String, "emotion": pl.String, "confidence": pl.Float64}
-    schema |= {f"p_{lab}": pl.Float64 for lab in clf.labels_}
-    schema["error"] = pl.String
-    return pl.DataFrame(data, schema=schema).sort("path")
+    if clf.normalization is not NormalizeBy.NONE and by is NormalizeBy.NONE:
+        by = NormalizeBy.FOLDER
+    results = label_features(recordings, clf, normalize_by=by)
+    return sorted(results, key=lambda r: r.path)
 
 
 def write_csv(df: pl.DataFrame, out: str | os.PathLike[str]) -> Path:
@@ -145,22 +142,25 @@ class PredictSummary:
     files: int
     failures: list[tuple[str, str]]
     predictions: pl.DataFrame = dataclasses.field(repr=False)
+    plot: Path | None = None
+    summary: Path | None = None
+    segments: int = 0
 
     @property
     def failed(self) -> int:
         return len(self.failures)
 
-    plot: Path | None = None
-
     def lines(self) -> list[str]:
         """The model used, then what was done (``lines()[1:]`` without the model)."""
         if self.output is None:
             return [f"model: {self.model}", "no audio files found; nothing written"]
-        out = [f"model: {self.model}", f"{self.files} files, {self.files - self.failed} predicted, {self.failed} failed -> {self.output}"]
-        return out + ([f"plot -> {self.plot}"] if self.plot else [])
+        ok = self.files - self.failed
+        cut = f" ({self.segments} segments)" if self.segments > ok else ""
+        out = [f"model: {self.model}", f"{self.files} files, {ok} predicted{cut}, {self.failed} failed -> {self.output}"]
+        return out + [f"{what} -> {p}" for what, p in (("summary", self.summary), ("plot", self.plot)) if p]
 
     def failure_lines(self) -> list[str]:
-        """The files that failed, for standard error."""
+        """The files that failed (in whole or in part), for standard error."""
         return failure_lines(self.failures)
 
 
@@ -172,16 +172,20 @@ def predict_to_csv(
     normalize_by: str | NormalizeBy | None = None,
     options: RunOptions | None = None,
     plot: str | os.PathLike[str] | None = None,
+    summary: str | os.PathLike[str] | None = None,
+    segment: str | SegmentParams = "auto",
 ) -> PredictSummary:
-    """:func:`predict_folders`, then :func:`write_csv` (and, with ``plot``, a PNG of the labels and
-    confidences); the inputs and output paths are checked before the model loads or any work starts.
-    When the inputs hold no audio, nothing is written (``PredictSummary.files == 0``).
-
-    Raises:
-        ConfigError: the output cannot be written there, a folder is missing, or options conflict.
+    """:func:`predict_recordings`, then :func:`write_csv` of one row per segment; with ``summary``
+    a CSV of one row per file (duration, speech time, each emotion's share of it, the dominant
+    one); with ``plot`` a PNG of the labels and confidences, and the timelines of recordings cut
+    into several segments (``<plot>-timeline.png``).  The inputs, the output paths and the
+    segmenting are checked before the model loads or any work starts.  When the inputs hold no
+    audio, nothing is written (``PredictSummary.files == 0``).
     """
     out = check_output_path(output)
     png = check_output_path(plot) if plot is not None else None
+    sums = check_output_path(summary) if summary is not None else None
+    params = segment if isinstance(segment, SegmentParams) else parse_segmenting(segment)
     options = options or RunOptions()
     files = discover(roots, follow_symlinks=options.follow_symlinks)
     model = resolve_model_dir(model_dir, normalized=choose(NormalizeBy, normalize_by, "normalize_by") is not NormalizeBy.NONE)
@@ -189,12 +193,19 @@ def predict_to_csv(
     description = describe_model(model)
     if not files:  # said aloud by the caller; nothing is written
         return PredictSummary(model=description, output=None, files=0, failures=[], predictions=pl.DataFrame())
-    df = _predict_files(files, clf, normalize_by=normalize_by, options=options)
+    results = _predict_files(files, clf, normalize_by=normalize_by, options=options, params=params)
+    df = segment_table(results)
     write_csv(df, out)
-    bad = df.filter(pl.col("error") != "")
+    if sums is not None:
+        write_csv(summary_table(results), sums)
     if png is not None:
-        from .plots import plot_predictions
+        from .plots import plot_predictions, plot_timelines
 
-        plot_predictions(df.filter(pl.col("error") == ""), png)
-    return PredictSummary(model=description, output=out, files=df.height,
-                          failures=list(zip(bad["path"].to_list(), bad["error"].to_list())), predictions=df, plot=png)
+        plot_predictions(df.filter(pl.col("error") == "", pl.col("emotion").is_not_null()), png)
+        long = [r for r in results if len(r.segments) > 1]
+        if long:
+            plot_timelines(long, png.with_name(f"{png.stem}-timeline{png.suffix}"))
+    failures = [(printable_path(r.path), r.summary.error or next(s.error for s in r.segments if s.error))
+                for r in results if r.summary.error or any(s.error for s in r.segments)]
+    return PredictSummary(model=description, output=out, files=len(results), failures=failures, predictions=df,
+                          plot=png, summary=sums, segments=sum(len(r.segments) for r in results))

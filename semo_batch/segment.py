@@ -218,8 +218,9 @@ def find_speech(y: np.ndarray, sr: int, params: SegmentParams | None = None) -> 
 
 
 def join_short_file(pieces: list[Segment], n_samples: int, sr: int, params: SegmentParams) -> list[Segment]:
-    """A file no longer than ``max_seconds`` with speech is one segment: the whole file."""
-    if pieces and n_samples <= params.max_seconds * sr:
+    """A file no longer than ``max_seconds`` is one segment, the whole file, speech found in it or not:
+    a clip is labelled as it always was (and a short clip the detector misses is not lost)."""
+    if n_samples and n_samples <= params.max_seconds * sr:
         return [Segment(0.0, n_samples / sr)]
     return pieces
 

@@ -122,7 +122,8 @@ class AudioStream:
             if len(y) == 0:
                 break
             if not np.isfinite(y).all():
-                problem = f"contains NaN or infinite sample values after {self.seconds_read:.1f} s"
+                where = f" after {self.seconds_read:.1f} s" if self.seconds_read > 0 else ""
+                problem = f"contains NaN or infinite sample values{where}"
                 break
             self.frames_read += len(y)
             if limit is not None and self.frames_read >= limit:

@@ -95,7 +95,7 @@ def test_train_evaluate_and_predict_held_out_actors(e2e: dict[str, Path]) -> Non
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["path"] for r in rows] == sorted(r["path"] for r in rows)
-    assert list(rows[0]) == ["path", "emotion", "confidence", *[f"p_{e}" for e in EMOTIONS], "error"]
+    assert list(rows[0]) == ["path", "start", "end", "emotion", "confidence", *[f"p_{e}" for e in EMOTIONS], "error", "note"]
     hits = sum(parse_ravdess(Path(r["path"]).name)["emotion"] == r["emotion"] for r in rows)  # type: ignore[index]
     # Chance is 1/8; speakers never seen in training.
     assert hits / len(rows) > 0.35, hits

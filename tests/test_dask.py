@@ -318,3 +318,19 @@ def test_missing_dask_gives_the_install_hint(corpus, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "distributed", None)
     with pytest.raises(ConfigError, match=r"pip install 'semo-batch\[dask\]'"):
         list(map_files(discover([corpus]), EMO, RunOptions(jobs=0, max_duration=None, backend="dask")))
+
+
+def test_recordings_segment_on_the_cluster_as_on_loky(corpus, cluster):
+    """predict's path (decode in blocks, segment, featurize each segment): one task a file."""
+    from semo_batch.parallel import map_recordings
+    from semo_batch.segment import SegmentParams
+
+    files = discover([corpus])[:6]
+    params = SegmentParams()
+    loky = list(map_recordings(files, EMO, params, RunOptions(jobs=2, max_duration=None)))
+    dask = list(map_recordings(files, EMO, params, RunOptions(jobs=0, max_duration=None, backend="dask",
+                                                               scheduler=cluster.scheduler_address)))
+    assert [r.path for r in dask] == [r.path for r in loky] == [f.path for f in files]
+    for a, b in zip(loky, dask):
+        assert a.segments == b.segments and a.error == b.error
+        np.testing.assert_array_equal(a.features, b.features)

@@ -116,14 +116,18 @@ def test_tables_sorted_by_path_then_start(tmp_path: Path, clf: EmotionClassifier
 
 def test_a_recording_without_speech_says_so(tmp_path: Path, clf: EmotionClassifier) -> None:
     rng = np.random.default_rng(0)
-    quiet = np.concatenate([rng.standard_normal(3 * SR) * 1e-3, rng.standard_normal(SR) * 0.05,
-                            rng.standard_normal(4 * SR) * 1e-3])
+    quiet = np.concatenate([rng.standard_normal(9 * SR) * 1e-3, rng.standard_normal(SR) * 0.05,
+                            rng.standard_normal(10 * SR) * 1e-3])
     sf.write(tmp_path / "room.wav", quiet.astype(np.float32), SR)
     r = label_recording(tmp_path / "room.wav", clf)
     assert r.segments == () and r.summary.note == NO_SPEECH and r.summary.error == ""
-    assert r.summary.dominant is None and r.summary.speech_seconds == 0.0 and r.summary.duration == 8.0
+    assert r.summary.dominant is None and r.summary.speech_seconds == 0.0 and r.summary.duration == 20.0
     row = segment_table([r]).row(0, named=True)
-    assert (row["start"], row["end"], row["emotion"], row["error"], row["note"]) == (0.0, 8.0, None, "", NO_SPEECH)
+    assert (row["start"], row["end"], row["emotion"], row["error"], row["note"]) == (0.0, 20.0, None, "", NO_SPEECH)
+    # A clip of a few seconds is labelled whole, as it always was, whatever the detector says.
+    sf.write(tmp_path / "short.wav", quiet[: 8 * SR].astype(np.float32), SR)
+    r = label_recording(tmp_path / "short.wav", clf)
+    assert [(s.start, s.end) for s in r.segments] == [(0.0, 8.0)] and r.summary.note == ""
 
 
 def test_a_truncated_recording_keeps_the_segments_before_the_damage(tmp_path: Path, clf: EmotionClassifier) -> None:
@@ -175,3 +179,69 @@ def test_normalize_by_file_groups_the_segments_of_each_recording(tmp_path: Path,
     assert group_keys(["/a/x.wav", "/a/y.wav", "/a/x.wav"], "file").tolist() == ["/a/x.wav", "/a/y.wav", "/a/x.wav"]
     with pytest.raises(ConfigError, match="trained without speaker normalization"):
         label_features(recs, clf, normalize_by="file")
+
+
+def test_predict_writes_a_row_per_segment_a_summary_and_a_timeline(tmp_path: Path, clf: EmotionClassifier) -> None:
+    """Through the CLI: a long recording and a short clip, with --summary and --plot."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from semo_batch.cli import app
+    from semo_batch.models import save_model
+
+    kinds = ["calm", "angry", "angry", "calm", "angry", "calm"]
+    (tmp_path / "in").mkdir()
+    truth = _write(tmp_path / "in" / "talk.flac", kinds)
+    rng = np.random.default_rng(9)
+    sf.write(tmp_path / "in" / "clip.wav", _padded(_speaker("angry", 2.0, 99), rng), SR)
+    save_model(clf, tmp_path / "model")
+    out, summary, png = tmp_path / "p.csv", tmp_path / "s.csv", tmp_path / "p.png"
+    res = CliRunner().invoke(app, ["predict", str(tmp_path / "in"), "--model-dir", str(tmp_path / "model"), "-o",
+                                   str(out), "--summary", str(summary), "--plot", str(png), "-q"])
+    assert res.exit_code == 0, res.output
+    assert f"2 files, 2 predicted ({len(kinds) + 1} segments), 0 failed -> {out}" in res.stdout
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0])[:5] == ["path", "start", "end", "emotion", "confidence"]
+    assert [r["path"] for r in rows] == sorted(r["path"] for r in rows)  # by path, then start
+    talk = [r for r in rows if r["path"].endswith("talk.flac")]
+    assert [r["emotion"] for r in talk] == kinds
+    for r, (start, end, _) in zip(talk, truth):
+        assert abs(float(r["start"]) - start) < 0.1 and abs(float(r["end"]) - end) < 0.1
+    (clip,) = [r for r in rows if r["path"].endswith("clip.wav")]
+    assert (clip["start"], clip["emotion"]) == ("0.000000", "angry")  # a short clip: one whole-file row
+    per_file = {r["path"].rsplit("/", 1)[-1]: r for r in csv.DictReader(summary.open())}
+    assert per_file["talk.flac"]["segments"] == str(len(kinds)) and per_file["clip.wav"]["segments"] == "1"
+    assert per_file["talk.flac"]["dominant"] in ("calm", "angry")
+    shares = float(per_file["talk.flac"]["share_calm"]) + float(per_file["talk.flac"]["share_angry"])
+    assert shares == pytest.approx(1.0)
+    assert png.is_file() and (tmp_path / "p-timeline.png").is_file()
+
+
+def test_segmenting_is_checked_before_any_work(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from semo_batch.cli import app
+
+    (tmp_path / "in").mkdir()
+    res = CliRunner().invoke(app, ["predict", str(tmp_path / "in"), "--segment", "fixed:x", "-o", str(tmp_path / "p.csv")])
+    assert res.exit_code == 2 and res.stderr.startswith("semo-batch: error: ") and len(res.stderr.splitlines()) == 1
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_the_timeline_shades_each_segment_in_its_emotions_colour(tmp_path: Path, clf: EmotionClassifier) -> None:
+    from matplotlib.colors import to_hex
+
+    from semo_batch.plots.timeline import COLORS, envelope, timeline_figure
+
+    kinds = ["calm", "angry", "calm"]
+    _write(tmp_path / "talk.flac", kinds)
+    r = label_recording(tmp_path / "talk.flac", clf)
+    lo, hi, seconds = envelope(str(tmp_path / "talk.flac"), points=500)
+    assert len(lo) == len(hi) <= 500 and seconds == pytest.approx(r.summary.duration, abs=0.01)
+    assert hi.max() > 0.1 and lo.min() < -0.1  # the voices are there
+    fig = timeline_figure([r])
+    ax = fig.axes[0]
+    spans = [p for p in ax.patches]
+    assert [to_hex(p.get_facecolor()[:3]) for p in spans] == [COLORS[k] for k in kinds]
+    assert ax.get_xlim() == pytest.approx((0.0, seconds))

@@ -323,5 +323,6 @@ def test_predict_csv_neutralizes_labels_from_a_tampered_model(model_dir: Path, t
     for r in rows[1:]:
         for cell in r:
             assert _is_number(cell) or not cell.startswith(FORMULA_START), cell
-    emotions = {r[1] for r in rows[1:] if r[1]}
+    col = rows[0].index("emotion")
+    emotions = {r[col] for r in rows[1:] if r[col]}
     assert emotions and emotions <= {neutralize_cell(v) for v in evil}

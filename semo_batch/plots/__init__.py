@@ -8,6 +8,7 @@ notebooks and the HTML report) and ``plot_*(..., out_png)`` (for one file,
 - :mod:`~semo_batch.plots.inspect_panel`: the inspection figure of one file.
 - :mod:`~semo_batch.plots.evaluation`: training curves, confusion matrix, per-class
   scores, predictions and the data-set overview; :func:`save_model_figures` for a model folder.
+- :mod:`~semo_batch.plots.timeline`: long recordings, segment by segment.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .evaluation import (
     training_curves_figure,
 )
 from .inspect_panel import INSPECT_PANELS, ZOOM_SAMPLES, inspect_figure, inspect_file, inspect_signal
+from .timeline import plot_timelines, timeline_figure
 
 __all__ = [
     "DPI",
@@ -38,6 +40,8 @@ __all__ = [
     "inspect_signal",
     "per_class_figure",
     "plot_confusion_matrix",
+    "plot_timelines",
+    "timeline_figure",
     "plot_per_class",
     "plot_predictions",
     "plot_training_curves",
