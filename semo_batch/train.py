@@ -18,6 +18,7 @@ import numpy as np
 from .choices import ModelName, NormalizeBy, Split, choose
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet
 from .dataset import LabelledData, label_order, load_labelled
+from .errors import ConfigError
 from .metrics import Scores, score
 from .models import DEFAULT_MODEL, EmotionClassifier, save_model
 from .models.registry import check_available
@@ -50,6 +51,9 @@ def fit_classifier(
         The fitted classifier and the number of perturbed copies it trained on.
     """
     norm = choose(NormalizeBy, normalize_by, "normalize_by")
+    if norm is NormalizeBy.FILE:  # a store row is one whole file: a group of one, normalized to zero
+        raise ConfigError("normalize_by 'file' groups the segments of one recording when predicting; a store holds "
+                          "one row per file, so train with actor, folder or corpus groups")
     check_available(model)
     clf = EmotionClassifier(
         model, feature_config=data.config, feature_columns=data.columns,

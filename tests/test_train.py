@@ -145,3 +145,15 @@ def test_corpus_table_trains_on_each_corpus_and_both(store: Path, tmp_path: Path
     assert t.cells[3].agreement == 0.5 and t.cells[0].agreement is None
     assert t.cells[0].top_share == pytest.approx(20 / 160)  # every class predicted as often as it occurs
     assert "| emo | logreg | none | tess | ravdess | cross-corpus | 1.000 |" in t.markdown
+
+
+def test_file_groups_are_refused_for_training(tmp_path) -> None:
+    from learning_data import write_store
+
+    from semo_batch.errors import ConfigError
+    from semo_batch.train import train
+
+    store = write_store(tmp_path / "store", n_actors=4)
+    with pytest.raises(ConfigError, match="normalize_by 'file' groups the segments of one recording"):
+        train(store, tmp_path / "m", model="logreg", normalize_by="file")
+    assert not (tmp_path / "m").exists()
