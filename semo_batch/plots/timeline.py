@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..errors import AudioError
@@ -66,7 +67,7 @@ def timeline_figure(results: Sequence[RecordingResult]) -> Figure:
     each labelled segment shaded in its emotion's colour, and each segment's confidence as a
     step line on a second axis (0-1)."""
     chosen = sorted(results, key=lambda r: -r.summary.duration)[:MAX_TIMELINES]
-    fig = new_figure(13.0, 1.2 + 2.2 * max(len(chosen), 1))
+    fig = new_figure(13.0, 1.6 + 2.4 * max(len(chosen), 1))
     axes = fig.subplots(max(len(chosen), 1), 1, squeeze=False)[:, 0]
     seen: set[str] = set()
     for ax, r in zip(axes, chosen):
@@ -75,6 +76,8 @@ def timeline_figure(results: Sequence[RecordingResult]) -> Figure:
         if len(lo):
             t = np.linspace(0.0, seconds, len(lo))
             ax.fill_between(t, lo, hi, color="#424242", linewidth=0)
+            peak = float(max(np.abs(lo).max(), np.abs(hi).max())) or 1.0
+            ax.set_ylim(-1.1 * peak, 1.1 * peak)
         for seg in r.segments:
             if seg.emotion is not None:
                 ax.axvspan(seg.start, seg.end, color=COLORS.get(seg.emotion, "#bdbdbd"), alpha=0.45, linewidth=0)
@@ -85,16 +88,18 @@ def timeline_figure(results: Sequence[RecordingResult]) -> Figure:
         ax.set_title(f"{Path(r.path).name}: {r.summary.segments} segments, {r.summary.speech_seconds:.0f} s of speech"
                      f" in {seconds:.0f} s; {shares or 'nothing labelled'}", fontsize=9, loc="left")
         conf = ax.twinx()
-        xs = [x for s in r.segments if s.confidence is not None for x in (s.start, s.end)]
-        ys = [s.confidence for s in r.segments if s.confidence is not None for _ in (0, 1)]
-        conf.plot(xs, ys, color="black", linewidth=1.0, label="confidence")
+        # A level line over each labelled segment, broken between segments.
+        xs = [x for s in r.segments if s.confidence is not None for x in (s.start, s.end, np.nan)]
+        ys = [y for s in r.segments if s.confidence is not None for y in (s.confidence, s.confidence, np.nan)]
+        conf.plot(xs, ys, color="black", linewidth=1.5, label="confidence")
         conf.set_ylim(0.0, 1.0)
         conf.set_ylabel("confidence")
     axes[-1].set_xlabel("time (s)")
     order = [e for e in EMOTIONS if e in seen] + sorted(seen - set(EMOTIONS))
     if order:
-        fig.legend(handles=[Patch(color=COLORS.get(e, "#bdbdbd"), alpha=0.6, label=e) for e in order],
-                   loc="upper right", ncol=len(order), fontsize=8, frameon=False)
+        fig.legend(handles=[Patch(color=COLORS.get(e, "#bdbdbd"), alpha=0.6, label=e) for e in order]
+                   + [Line2D([], [], color="black", linewidth=1.5, label="confidence (right axis)")],
+                   loc="outside lower center", ncol=len(order) + 1, fontsize=8, frameon=False)
     return fig
 
 
