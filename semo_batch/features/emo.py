@@ -79,7 +79,8 @@ def _descriptors(
 ) -> dict[str, np.ndarray]:
     """:func:`emo_descriptors`; with ``summarized_only``, the descriptors that the functionals
     read on the summarized frames only (:func:`_summarized`) are computed on those frames
-    alone and are NaN elsewhere: half the frames of a RAVDESS clip are its silences.
+    alone (F0 and strength: and on the frames the F0 path ties to them) and are NaN
+    elsewhere: half the frames of a RAVDESS clip are its silences.
 
     Each of them is computed row by row (a frame's value never depends on another frame's),
     so the summarized frames get the same numbers, bit for bit, either way.
@@ -138,6 +139,7 @@ def _descriptors(
     f0, strength = f0_autocorrelation(
         p, sr=sr, n_fft=n_fft, win_length=config.win_length, f0_min=config.f0_min, f0_max=config.f0_max,
         voicing_threshold=VOICING_THRESHOLD, legacy=config.version < PATH_TRACKER_VERSION,
+        frames=None if everywhere else rows,  # voiced frames are active ones: read on ``rows`` only
     )
     voiced = active & (strength > VOICING_THRESHOLD)
     return {

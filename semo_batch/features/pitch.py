@@ -136,6 +136,7 @@ def f0_autocorrelation(
     voicing_threshold: float = 0.5,
     n_candidates: int = N_CANDIDATES,
     legacy: bool = False,
+    frames: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """F0 and its periodicity strength for every frame.
 
@@ -153,6 +154,10 @@ def f0_autocorrelation(
         n_candidates: peaks per frame the path chooses from (at least 1).
         legacy: the first version (feature sets before ``emo`` version 4): the best
             peak of each frame on its own, from whole-sample lags.
+        frames: the frames the caller reads (bool [shape=(t,)]; ``None``: all).  Only
+            they, and the frames the path ties them to, are analysed; the others are NaN.
+            The frames read get the same numbers, bit for bit, as without ``frames``:
+            every step is frame by frame except the path, which sees whole tied runs.
 
     Returns:
         ``(f0, strength)``, each [shape=(t,)]: F0 in Hz of the chosen lag (0 where the
@@ -164,24 +169,85 @@ def f0_autocorrelation(
     Raises:
         ValueError: ``n_candidates`` below 1.
     """
+    t = power.shape[0]
+    wanted = np.ones(t, dtype=bool) if frames is None else np.asarray(frames, dtype=bool)
     if legacy:
-        return _f0_legacy(
-            power, sr=sr, n_fft=n_fft, win_length=win_length, f0_min=f0_min, f0_max=f0_max,
+        if wanted.all():
+            return _f0_legacy(
+                power, sr=sr, n_fft=n_fft, win_length=win_length, f0_min=f0_min, f0_max=f0_max,
+                octave_cost=0.01 if octave_cost is None else octave_cost,
+            )
+        f0_part, strength_part = _f0_legacy(
+            power[wanted], sr=sr, n_fft=n_fft, win_length=win_length, f0_min=f0_min, f0_max=f0_max,
             octave_cost=0.01 if octave_cost is None else octave_cost,
         )
+        f0, strength = np.full(t, np.nan, f0_part.dtype), np.full(t, np.nan, strength_part.dtype)
+        f0[wanted], strength[wanted] = f0_part, strength_part
+        return f0, strength
     if n_candidates < 1:
         raise ValueError(f"n_candidates must be at least 1. Got {n_candidates} instead.")
     octave_cost = OCTAVE_COST if octave_cost is None else octave_cost
     lag_min, lag_max = _lag_range(sr=sr, n_fft=n_fft, win_length=win_length, f0_min=f0_min, f0_max=f0_max)
-    t = power.shape[0]
     if t == 0 or lag_max <= lag_min + 1:
         return np.zeros(t), np.zeros(t)
+    k = n_candidates
+    valid = np.zeros((t, k), dtype=bool)
+    local = np.full((t, k), _NO_PEAK)
+    log_f0 = np.zeros((t, k))
+    height = np.zeros((t, k))
+    periodic = np.zeros(t, dtype=bool)
+    analysed = np.zeros(t, dtype=bool)
+    todo = wanted
+    while todo.any():
+        # A periodic frame is tied to its periodic neighbours: analyse those too, until
+        # every run of tied frames that touches a frame asked for is whole.
+        rows = np.flatnonzero(todo)
+        v, lc, lf, h = _candidates(
+            power[rows] if rows.size < t else power, rows, sr=sr, n_fft=n_fft, win_length=win_length,
+            f0_min=f0_min, lag_min=lag_min, lag_max=lag_max, octave_cost=octave_cost, n_candidates=k,
+        )
+        valid[rows], local[rows], log_f0[rows], height[rows] = v, lc, lf, h
+        periodic[rows] = np.where(v, h, -np.inf).max(axis=1) > voicing_threshold
+        analysed[rows] = True
+        reach = np.zeros(t, dtype=bool)
+        reach[1:] = periodic[:-1]
+        reach[:-1] |= periodic[1:]
+        todo = reach & ~analysed
+    tied = periodic[1:] & periodic[:-1]
+    choice = _best_path(local, log_f0, tied, octave_jump_cost)
+    rows = np.arange(t)
+    found = valid[rows, choice]
+    f0 = np.where(found, np.exp2(log_f0[rows, choice]), 0.0)
+    strength = np.clip(np.where(found, height[rows, choice], 0.0), 0.0, 1.0)
+    if not analysed.all():
+        f0[~analysed] = np.nan
+        strength[~analysed] = np.nan
+    return f0, strength
+
+
+def _candidates(
+    power: np.ndarray, frame_ids: np.ndarray, *, sr: int, n_fft: int, win_length: int, f0_min: float,
+    lag_min: int, lag_max: int, octave_cost: float, n_candidates: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each frame's best ``n_candidates`` autocorrelation peaks, frame by frame.
+
+    Args:
+        power: the frames' power spectra [shape=(n, 1 + n_fft // 2)].
+        frame_ids: their indices in the file [shape=(n,)] (the sort key holds them, and
+            so its rounding: a frame gets the same candidates in any company).
+
+    Returns:
+        ``(valid, local, log_f0, height)``, each [shape=(n, n_candidates)]: whether the slot
+        holds a peak, its path cost (``_NO_PEAK`` if none), log2 of its F0 (0 if none), and
+        its interpolated height.
+    """
+    n = power.shape[0]
     u = _UPSAMPLE
     # Zero-padding the power spectrum to u times its length samples the autocorrelation
     # at 1/u-sample lags (its band-limited interpolation); the Nyquist bin, an end point
     # of the short transform, is an inner point of the long one and counts half.
     half = n_fft // 2
-    padded = np.zeros((t, u * half + 1), dtype=power.dtype)
+    padded = np.zeros((n, u * half + 1), dtype=power.dtype)
     padded[:, : half + 1] = power
     padded[:, half] *= 0.5
     lo, hi = u * lag_min, u * lag_max  # fine lags searched
@@ -202,15 +268,15 @@ def f0_autocorrelation(
     # on frame * 8 + cost (the cost lies within +-3.5) sorts frames apart, by cost within each.
     lag_cost = octave_cost * np.log2((lo + cols) * f0_min / (u * sr))
     cost = np.clip(lag_cost - np.minimum(mid[rows, cols], 1.0), -3.5, 3.5)
-    order = np.argsort(rows * 8.0 + cost, kind="stable")
+    order = np.argsort(frame_ids[rows] * 8.0 + cost, kind="stable")
     rows, cols = rows[order], cols[order]
-    rank = np.arange(rows.size) - np.searchsorted(rows, np.arange(t))[rows]  # place within its frame
+    rank = np.arange(rows.size) - np.searchsorted(rows, np.arange(n))[rows]  # place within its frame
     keep = rank < n_candidates
     rows, cols, rank = rows[keep], cols[keep], rank[keep]
     k = n_candidates
-    valid = np.zeros((t, k), dtype=bool)
+    valid = np.zeros((n, k), dtype=bool)
     valid[rows, rank] = True
-    idx = np.zeros((t, k), dtype=np.intp)
+    idx = np.zeros((n, k), dtype=np.intp)
     idx[rows, rank] = cols
     left = np.take_along_axis(seg, idx, axis=1).astype(np.float64)
     centre = np.take_along_axis(seg, idx + 1, axis=1).astype(np.float64)
@@ -224,14 +290,7 @@ def f0_autocorrelation(
     log_f0 = np.where(valid, np.log2(sr / tau), 0.0)
     score = np.minimum(height, 1.0) - octave_cost * np.log2(tau * f0_min / sr)
     local = np.where(valid, -score, _NO_PEAK)
-    periodic = np.where(valid, height, -np.inf).max(axis=1) > voicing_threshold
-    tied = periodic[1:] & periodic[:-1]
-    choice = _best_path(local, log_f0, tied, octave_jump_cost)
-    rows = np.arange(t)
-    found = valid[rows, choice]
-    f0 = np.where(found, np.exp2(log_f0[rows, choice]), 0.0)
-    strength = np.where(found, height[rows, choice], 0.0)
-    return f0, np.clip(strength, 0.0, 1.0)
+    return valid, local, log_f0, height
 
 
 def _lag_range(*, sr: int, n_fft: int, win_length: int, f0_min: float, f0_max: float) -> tuple[int, int]:
