@@ -40,6 +40,7 @@ OCTAVE_JUMP_COST = 0.5
 N_CANDIDATES = 8
 _UPSAMPLE = 2
 _NO_PEAK = 1e3  # path cost of a candidate slot without a peak
+_GROW = 8  # frames analysed beyond a frame asked for, or beyond a periodic edge, per pass
 
 
 def estimate_tuning(
@@ -197,10 +198,11 @@ def f0_autocorrelation(
     height = np.zeros((t, k))
     periodic = np.zeros(t, dtype=bool)
     analysed = np.zeros(t, dtype=bool)
-    todo = wanted
+    todo = wanted if wanted.all() else _widen(wanted, _GROW)
     while todo.any():
-        # A periodic frame is tied to its periodic neighbours: analyse those too, until
-        # every run of tied frames that touches a frame asked for is whole.
+        # A periodic frame is tied to its periodic neighbours: analyse those too (a few
+        # frames further at once: a pass costs more than a frame), until every run of
+        # tied frames that touches a frame asked for is whole.
         rows = np.flatnonzero(todo)
         v, lc, lf, h = _candidates(
             power[rows] if rows.size < t else power, rows, sr=sr, n_fft=n_fft, win_length=win_length,
@@ -212,7 +214,8 @@ def f0_autocorrelation(
         reach = np.zeros(t, dtype=bool)
         reach[1:] = periodic[:-1]
         reach[:-1] |= periodic[1:]
-        todo = reach & ~analysed
+        reach &= ~analysed
+        todo = _widen(reach, _GROW) & ~analysed if reach.any() else reach
     tied = periodic[1:] & periodic[:-1]
     choice = _best_path(local, log_f0, tied, octave_jump_cost)
     rows = np.arange(t)
@@ -223,6 +226,12 @@ def f0_autocorrelation(
         f0[~analysed] = np.nan
         strength[~analysed] = np.nan
     return f0, strength
+
+
+def _widen(mask: np.ndarray, frames: int) -> np.ndarray:
+    """``mask`` with every True spread ``frames`` frames to each side."""
+    reach = np.convolve(mask.astype(np.int32), np.ones(2 * frames + 1, dtype=np.int32))
+    return reach[frames : frames + mask.size] > 0
 
 
 def _candidates(
