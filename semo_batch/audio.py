@@ -164,7 +164,8 @@ def load(
             path, f"is {info.duration:.3f} s long, shorter than the {min_duration:g} s minimum"
         )
     y = to_mono(data)
-    if not np.isfinite(y).all():
+    # Integer samples are finite by construction: only float files need the pass over them.
+    if not info.subtype.startswith("PCM_") and not np.isfinite(y).all():
         raise AudioError(path, "contains NaN or infinite sample values")
     return resample(y, info.sample_rate, sr), info
 
@@ -183,13 +184,13 @@ def _read(snd: sf.SoundFile, path: str, info: AudioInfo, max_duration: float | N
             )
     frames = -1 if limit is None else limit
     try:
+        # Mono files come back 1-D: to_mono has nothing to copy.
         if info.subtype == "PCM_16":
             # libsndfile's int16 -> float32 loop is slower than numpy's; same values.
-            raw = snd.read(frames, dtype="int16", always_2d=True)
-            data = raw.astype(np.float32)
-            data *= np.float32(1.0 / 32768.0)
+            raw = snd.read(frames, dtype="int16", always_2d=False)
+            data = np.multiply(raw, np.float32(1.0 / 32768.0), dtype=np.float32)
         else:
-            data = snd.read(frames, dtype="float32", always_2d=True)
+            data = snd.read(frames, dtype="float32", always_2d=False)
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
         raise AudioError(path, f"cannot decode samples ({_reason(exc)})") from None
     if limit is not None and data.shape[0] >= limit:
