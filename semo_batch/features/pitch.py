@@ -287,14 +287,18 @@ def _candidates(
     valid[rows, rank] = True
     idx = np.zeros((n, k), dtype=np.intp)
     idx[rows, rank] = cols
-    left = np.take_along_axis(seg, idx, axis=1).astype(np.float64)
-    centre = np.take_along_axis(seg, idx + 1, axis=1).astype(np.float64)
-    right = np.take_along_axis(seg, idx + 2, axis=1).astype(np.float64)
+    at = idx + np.arange(0, n * seg.shape[1], seg.shape[1])[:, None]  # flat index of each slot's left lag
+    flat = seg.reshape(-1)
+    left, centre, right = (flat.take(at + j).astype(np.float64) for j in (0, 1, 2))
     curv = left + right - 2 * centre
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = np.where(valid, 0.5 * (left - right) / curv, 0.0)
-    delta = np.clip(np.nan_to_num(delta), -0.5, 0.5)
-    height = np.nan_to_num(centre - 0.25 * (left - right) * delta)
+    # np.clip(np.nan_to_num(delta), -0.5, 0.5), without nan_to_num's Python-level work.
+    delta = np.minimum(np.maximum(delta, -0.5), 0.5)
+    delta[np.isnan(delta)] = 0.0
+    height = centre - 0.25 * (left - right) * delta
+    if not np.isfinite(height).all():
+        height = np.nan_to_num(height)
     tau = (lo + idx + delta) / u  # lag in samples
     log_f0 = np.where(valid, np.log2(sr / tau), 0.0)
     score = np.minimum(height, 1.0) - octave_cost * np.log2(tau * f0_min / sr)
