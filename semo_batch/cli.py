@@ -38,7 +38,7 @@ def featurize(
     feature_set: Annotated[FeatureSet, typer.Option(help="Feature set.")] = FeatureSet.EMO,
     force: Annotated[bool, opts.flag("--force", help="Recompute files already in the store.")] = False,
     strict: Annotated[bool, opts.flag("--strict", help="Stop with an error at the first bad file.")] = False,
-    max_duration: opts.MaxDur = 600.0,
+    max_duration: Annotated[float | None, typer.Option(metavar="SECONDS", min=0, help="Refuse longer files (0: no limit; default: 600 for whole files, none with --segment).")] = None,
     follow_symlinks: Annotated[bool, opts.flag("--follow-symlinks", help="Follow symlinks out of the inputs.")] = False,
     backend: opts.BackendChoice = Backend.LOKY,
     scheduler: opts.Scheduler = None,
@@ -46,6 +46,7 @@ def featurize(
     channel_copies: Annotated[int, typer.Option(metavar="N", min=0, help="Also store N copies through random channels.")] = 0,
     scheme: Annotated[Scheme, typer.Option(help="How labels are read from file names.")] = Scheme.AUTO,
     labels: Annotated[Path | None, typer.Option(metavar="CSV", help="Labels: path,emotion[,speaker][,corpus].")] = None,
+    segment: Annotated[str | None, typer.Option(metavar="auto|fixed:S", help="A row per segment of each recording.")] = None,
     quiet: opts.Quiet = False,
 ) -> None:
     """Extract features of audio files into a store.
@@ -60,9 +61,11 @@ def featurize(
     """
     from .featurize import featurize as _featurize
     from .featurize import parse_factors
-    run = opts.run_options("featurize", jobs=jobs, quiet=quiet, max_duration=max_duration, backend=backend, scheduler=scheduler, follow_symlinks=follow_symlinks)
+    limit = max_duration if max_duration is not None else 0.0 if segment else 600.0
+    run = opts.run_options("featurize", jobs=jobs, quiet=quiet, max_duration=limit, backend=backend, scheduler=scheduler, follow_symlinks=follow_symlinks)
     summary = call(_featurize, inputs, store, feature_set=feature_set, options=run, force=force, strict=strict,
-                   augment=call(parse_factors, augment), channel_copies=channel_copies, scheme=scheme, labels=labels)
+                   augment=call(parse_factors, augment), channel_copies=channel_copies, scheme=scheme, labels=labels,
+                   segment=segment)
     finish_batch(summary, inputs, found=summary.found)
 
 
@@ -142,7 +145,7 @@ def predict(
     output: opts.Out = Path("predictions.csv"),
     jobs: opts.Jobs = 0,
     normalize_by: Annotated[NormalizeBy, typer.Option(help="Speaker groups, for normalized models.")] = NormalizeBy.NONE,
-    segment: Annotated[str, typer.Option(metavar="auto|none|fixed:S", help="How recordings are cut into segments.")] = "auto",
+    segment: Annotated[str | None, typer.Option(metavar="auto|none|fixed:S", help="How recordings are cut (default: as the model's rows were, else auto).")] = None,
     summary_csv: Annotated[Path | None, typer.Option("--summary", metavar="CSV", callback=opts.writable, help="Also one row per file.")] = None,
     max_duration: opts.MaxDur = 0.0,
     plot: Annotated[Path | None, typer.Option(metavar="PNG", help="Also draw labels, confidences and timelines.")] = None,

@@ -38,7 +38,7 @@ POOLINGS = ("mean_std",)
 #: Parameters added after the first stores were written: they are left out of
 #: :meth:`FeatureConfig.to_dict` (and so of the fingerprint) while ``None``, so the
 #: configurations that do not use them keep their dict and fingerprint byte for byte.
-_OPTIONAL_FIELDS = ("encoder_sha256", "compute_type", "pooling", "trim_db", "parts")
+_OPTIONAL_FIELDS = ("encoder_sha256", "compute_type", "pooling", "trim_db", "parts", "segment")
 
 
 class FeatureSet(str, enum.Enum):
@@ -107,6 +107,9 @@ class FeatureConfig:
     pooling: str | None = None
     trim_db: float | None = None
     parts: tuple[FeatureConfig, ...] | None = None
+    #: How recordings were cut into segments before featurizing (``SegmentParams.to_dict()`` as
+    #: sorted JSON); ``None``: one row per file.  Part of the fingerprint: other segments, other rows.
+    segment: str | None = None
 
     def __post_init__(self) -> None:
         # 8000 (from a TOML file) and 8000.0 must give the same fingerprint.
@@ -142,6 +145,9 @@ class FeatureConfig:
         for key in _OPTIONAL_FIELDS:
             if d[key] is None:
                 del d[key]
+        for part in d.get("parts") or ():  # parts were recorded whole; a field added since is left out
+            if part.get("segment") is None:
+                del part["segment"]
         return d
 
     def fingerprint(self) -> str:

@@ -184,14 +184,17 @@ def load_labelled(
     stores = [store] if isinstance(store, (str, os.PathLike, FeatureStore)) else list(store)
     config = feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
     columns = features.names(config)
-    frames = []
+    frames, sources = [], []
     for one in stores:
         fs = one if isinstance(one, FeatureStore) else FeatureStore(one)
-        lf = fs.scan(fs.source_for(config), augmented=augmented).filter(pl.col("emotion").is_not_null()).with_columns(_speaker_columns())
+        sources.append(fs.source_for(config))
+        lf = fs.scan(sources[-1], augmented=augmented).filter(pl.col("emotion").is_not_null()).with_columns(_speaker_columns())
         if speakers is not None:
             lf = lf.filter(pl.col("speaker").is_in(list(speakers)))
-        frames.append(fs.collect(lf.select("path", "emotion", "speaker", "corpus", "augment", "channel", *columns)))
-    both = pl.concat(frames).unique(subset=["path", "augment", "channel"], keep="last", maintain_order=True)
+        frames.append(fs.collect(lf.select("path", "start", "emotion", "speaker", "corpus", "augment", "channel", *columns)))
+    both = pl.concat(frames).unique(subset=["path", "augment", "channel", "start"], keep="last", maintain_order=True)
+    if all(s.segment is not None for s in sources) and len({s.segment for s in sources}) == 1 and sources[0].name == config.name:
+        config = sources[0]  # rows of segments: the model records how recordings were cut, and predict cuts so
     names = "; ".join(str(FeatureStore(s).path) if not isinstance(s, FeatureStore) else str(s.path) for s in stores)
     original = (pl.col("augment") == 1.0) & (pl.col("channel") == "")
     df = both.filter(original)

@@ -37,6 +37,8 @@ class FileResult:
         augmented: ``(factor, features)`` for each speed perturbation asked for.
         channel_copies: ``(name, features)`` for each random channel copy asked for
             (``"random:1"``, ...).
+        segments: ``(start, end, features)`` of each segment, for a feature set that cuts
+            recordings into segments (its rows then replace the file's own).
     """
 
     file: AudioFile
@@ -47,6 +49,7 @@ class FileResult:
     error: str | None = None
     augmented: list[tuple[float, np.ndarray]] = dataclasses.field(default_factory=list)
     channel_copies: list[tuple[str, np.ndarray]] = dataclasses.field(default_factory=list)
+    segments: list[tuple[float, float, np.ndarray]] = dataclasses.field(default_factory=list)
 
 
 def perturb_speed(y: np.ndarray, sr: int, factor: float) -> np.ndarray:

@@ -20,10 +20,12 @@ from .discover import AudioFile, discover, printable_path
 from .errors import AudioError, ConfigError, Interrupted, SemoError, StoreWriteError, failure_lines
 from .extract import FileResult
 from .labeller import Labeller
+from .longform import file_result
 from .naming import Scheme
 from .options import RunOptions
-from .parallel import map_files, stop_workers
+from .parallel import map_files, map_recordings, stop_workers
 from .paths import DEFAULT_STORE
+from .segment import SegmentParams, parse_segmenting, segmented, segmenting_of
 from .store import ROW_COLUMNS, FeatureStore
 
 __all__ = ["FeaturizeSummary", "Labeller", "featurize", "parse_factors", "rows_table", "failures_table"]
@@ -127,13 +129,18 @@ def rows_table(
     augment, channel)`` is in ``skip`` (already stored) are left out.
     """
     labeller = labeller or Labeller()
-    ok = [r for r in results if r.error is None]
+    ok = [r for r in results if r.error is None or r.segments]  # a damaged recording keeps its segments
     labels = {id(r): labeller(r.file.path) for r in ok}
     rows: list[tuple[FileResult, float, str, Any]] = [(r, 1.0, "", r.features) for r in ok if r.features is not None]
     rows += [(r, factor, "", vec) for r in ok for factor, vec in r.augmented]
     rows += [(r, 1.0, name, vec) for r in ok for name, vec in r.channel_copies]
     rows = [(r, a, c, v) for r, a, c, v in rows
             if (printable_path(r.file.path), r.size, r.mtime_ns, round(float(a), 4), c) not in skip]
+    spans = [(0.0, r.meta.get("duration")) for r, _, _, _ in rows]
+    for r in ok:
+        if (printable_path(r.file.path), r.size, r.mtime_ns, 1.0, "") not in skip:
+            rows += [(r, 1.0, "", vec) for _, _, vec in r.segments]
+            spans += [(start, end) for start, end, _ in r.segments]
     cols: dict[str, Any] = {
         "path": [printable_path(r.file.path) for r, _, _, _ in rows],
         "relpath": [printable_path(r.file.relpath) for r, _, _, _ in rows],
@@ -142,6 +149,8 @@ def rows_table(
         "mtime_ns": [r.mtime_ns for r, _, _, _ in rows],
         "augment": [a for _, a, _, _ in rows],
         "channel": [c for _, _, c, _ in rows],
+        "start": [a for a, _ in spans],
+        "end": [b for _, b in spans],
     }
     for key in ROW_COLUMNS:
         if key not in cols:
@@ -197,6 +206,7 @@ def featurize(
     channel_copies: int = 0,
     scheme: str | Scheme = Scheme.AUTO,
     labels: str | os.PathLike[str] | None = None,
+    segment: str | SegmentParams | None = None,
 ) -> FeaturizeSummary:
     """Featurize every audio file under ``roots`` into ``store``.
 
@@ -215,6 +225,10 @@ def featurize(
         strict: stop at the first failed file (raising :class:`AudioError`) instead of recording it.
         augment: speed-perturbation factors (e.g. ``(0.9, 1.1)``) also featurized and
             stored as extra rows for training (see :func:`semo_batch.extract.perturb_speed`).
+        segment: ``auto`` or ``fixed:SECONDS`` stores one row per segment of each recording
+            (``start``, ``end``; a clip of up to 8 s stays one whole-file row, with the numbers
+            it has without segmenting), in a dataset of its own (the segmenting is part of
+            the fingerprint); ``None`` or ``none``: one row per file.
         channel_copies: also store this many copies of each file through random channel
             changes (noise, telephone, room, gain, codec), for training only.
         scheme: how labels are read from file names (:class:`~semo_batch.naming.Scheme`; ``auto``
@@ -234,6 +248,11 @@ def featurize(
     options = options or RunOptions()
     labeller = Labeller(scheme, labels)
     config = feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
+    if segment is not None:
+        config = segmented(config, segment if isinstance(segment, SegmentParams) else parse_segmenting(segment))
+    cut = segmenting_of(config)
+    if cut is not None and (augment or channel_copies):
+        raise ConfigError("speed and channel copies are made of whole files; featurize them without --segment")
     fs = store if isinstance(store, FeatureStore) else FeatureStore(store)
     files = discover(roots, follow_symlinks=options.follow_symlinks)
     names = features.names(config)
@@ -277,6 +296,9 @@ def featurize(
 
         def extract_all() -> Iterator[FileResult]:
             for factors, copies, copies_only, group in plan:
+                if cut is not None:
+                    yield from map(file_result, group, map_recordings(group, config, cut, options))
+                    continue
                 yield from map_files(group, config, options, augment=factors, channel_copies=copies, copies_only=copies_only)
 
         results = extract_all()

@@ -48,6 +48,8 @@ META_SCHEMA = pa.schema(
         ("sample_rate", pa.int32()),
         ("channels", pa.int16()),
         ("duration", pa.float64()),
+        ("start", pa.float64()),
+        ("end", pa.float64()),
         ("format", pa.string()),
         ("modality", pa.string()),
         ("vocal_channel", pa.string()),
@@ -85,8 +87,15 @@ ROW_KEY: tuple[str, ...] = ("path", "augment", "channel")
 
 
 def newest_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """The current rows of ``lf``: the newest (``written_at``) per :data:`ROW_KEY`."""
-    return lf.sort("written_at").unique(subset=list(ROW_KEY), keep="last", maintain_order=True)
+    """The current rows of ``lf``: per :data:`ROW_KEY`, those of the newest write (``written_at``).
+
+    A recording cut into segments has several rows per key, written in one chunk with one
+    stamp; featurized again (changed), its new segments replace all the old ones, whatever
+    their starts.
+    """
+    newest = pl.col("written_at").max().over(list(ROW_KEY))
+    # A row seen twice (a compaction moving its copy in before the old one out) counts once.
+    return lf.filter(pl.col("written_at") == newest).unique(subset=[*ROW_KEY, "start"], keep="last", maintain_order=True)
 
 
 def row_counts(rows: pl.DataFrame) -> dict[str, int]:
@@ -95,7 +104,7 @@ def row_counts(rows: pl.DataFrame) -> dict[str, int]:
     copies (speed, channel) and the ``superseded`` rows (older than the current row of their key)."""
     now = newest_rows(rows.lazy()).collect()
     own = now.filter((pl.col("augment") == 1.0) & (pl.col("channel") == ""))
-    return {"files": own.height, "labelled": int(own["emotion"].is_not_null().sum()),
+    return {"files": own["path"].n_unique(), "labelled": int(own["emotion"].is_not_null().sum()),
             "augmented": now.height - own.height, "superseded": rows.height - now.height}
 
 

@@ -26,8 +26,9 @@ import numpy as np
 from . import features
 from .choices import NormalizeBy, choose
 from .config import FeatureConfig
-from .discover import printable_path
+from .discover import AudioFile, printable_path
 from .errors import AudioError, ConfigError
+from .extract import FileResult
 from .segment import Segment, SegmentMode, SegmentParams
 from .stream import AudioStream, StreamSegmenter
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from .models import EmotionClassifier
 
 __all__ = ["NO_SPEECH", "RecordingFeatures", "RecordingResult", "RecordingSummary", "SegmentLabel",
-           "featurize_recording", "label_features", "run_recording", "label_recording", "segment_table", "summary_table"]
+           "featurize_recording", "file_result", "label_features", "run_recording", "label_recording", "segment_table", "summary_table"]
 
 #: The note of a recording in which ``auto`` segmenting found no speech.
 NO_SPEECH = "no speech found"
@@ -187,6 +188,20 @@ def run_recording(
 
     tune_process(worker=worker)
     return featurize_recording(path, config, params, max_duration=max_duration)
+
+
+def file_result(file: AudioFile, rec: RecordingFeatures) -> FileResult:
+    """A segmented recording as the rows it gives: its segments (those featurized), and its error,
+    if any (a recording without speech is recorded as such, not retried on every run)."""
+    try:
+        st = os.stat(file.path)
+        size, mtime_ns = int(st.st_size), int(st.st_mtime_ns)
+    except OSError:
+        size, mtime_ns = -1, 0
+    meta = {"sample_rate": rec.sample_rate, "channels": rec.channels, "duration": rec.duration, "format": rec.format}
+    segs = [(s.start, s.end, v) for s, v, e in zip(rec.segments, rec.features, rec.errors) if not e]
+    error = rec.error or ("" if segs else rec.errors[0] if rec.errors else NO_SPEECH)
+    return FileResult(file, size, mtime_ns, meta, error=error or None, segments=segs)
 
 
 def label_features(

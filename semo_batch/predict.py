@@ -20,7 +20,7 @@ from .models import EmotionClassifier, describe_model, load_model
 from .options import RunOptions
 from .parallel import map_recordings
 from .paths import check_output_path, resolve_model_dir
-from .segment import SegmentParams, parse_segmenting
+from .segment import SegmentParams, parse_segmenting, segmenting_of
 
 __all__ = ["PredictSummary", "predict_folders", "predict_recordings", "predict_to_csv", "write_csv", "neutralize_cell"]
 
@@ -40,7 +40,7 @@ def predict_recordings(
     *,
     normalize_by: str | NormalizeBy | None = None,
     options: RunOptions | None = None,
-    segment: str | SegmentParams = "auto",
+    segment: str | SegmentParams | None = None,
 ) -> list[RecordingResult]:
     """Label every audio file under ``roots`` (folders, or files named one by one), segment by segment.
 
@@ -56,16 +56,21 @@ def predict_recordings(
             :class:`~semo_batch.options.RunOptions`).
         segment: ``auto`` (speech found and cut into utterances of 1-8 s; a clip of a few
             seconds stays one whole-file segment), ``none`` (each file one segment) or
-            ``fixed:SECONDS``; or :class:`~semo_batch.segment.SegmentParams`.
+            ``fixed:SECONDS``; or :class:`~semo_batch.segment.SegmentParams`.  Default: how the
+            model's training rows were cut, else ``auto``.
 
     Returns:
         One :class:`~semo_batch.longform.RecordingResult` per file, sorted by path; a file that
         cannot be read (or only in part) has its reason in ``summary.error``.
     """
     options = options or RunOptions()
-    params = segment if isinstance(segment, SegmentParams) else parse_segmenting(segment)
+    params = _params(segment)
     files = discover(roots, follow_symlinks=options.follow_symlinks)  # bad inputs fail before the model loads
     return _predict_files(files, model_dir, normalize_by=normalize_by, options=options, params=params)
+
+
+def _params(segment: str | SegmentParams | None) -> SegmentParams | None:
+    return segment if isinstance(segment, SegmentParams) or segment is None else parse_segmenting(segment)
 
 
 def predict_folders(
@@ -74,7 +79,7 @@ def predict_folders(
     *,
     normalize_by: str | NormalizeBy | None = None,
     options: RunOptions | None = None,
-    segment: str | SegmentParams = "auto",
+    segment: str | SegmentParams | None = None,
 ) -> pl.DataFrame:
     """:func:`predict_recordings` as the table ``predict`` writes: one row per segment, sorted by
     path then start: ``path``, ``start``, ``end`` (seconds), ``emotion``, ``confidence``,
@@ -90,7 +95,7 @@ def _predict_files(
     *,
     normalize_by: str | NormalizeBy | None,
     options: RunOptions,
-    params: SegmentParams,
+    params: SegmentParams | None,
 ) -> list[RecordingResult]:
     by = choose(NormalizeBy, normalize_by, "normalize_by")
     if not isinstance(model_dir, EmotionClassifier):
@@ -103,6 +108,7 @@ def _predict_files(
         )
     assert clf.feature_config is not None
     features.prepare(clf.feature_config)  # e.g. missing encoder weights: one error, not one per file
+    params = params or segmenting_of(clf.feature_config) or SegmentParams()
     recordings = []
     for done, rec in enumerate(map_recordings(files, clf.feature_config, params, options), 1):
         recordings.append(rec)
@@ -173,7 +179,7 @@ def predict_to_csv(
     options: RunOptions | None = None,
     plot: str | os.PathLike[str] | None = None,
     summary: str | os.PathLike[str] | None = None,
-    segment: str | SegmentParams = "auto",
+    segment: str | SegmentParams | None = None,
 ) -> PredictSummary:
     """:func:`predict_recordings`, then :func:`write_csv` of one row per segment; with ``summary``
     a CSV of one row per file (duration, speech time, each emotion's share of it, the dominant
@@ -185,7 +191,7 @@ def predict_to_csv(
     out = check_output_path(output)
     png = check_output_path(plot) if plot is not None else None
     sums = check_output_path(summary) if summary is not None else None
-    params = segment if isinstance(segment, SegmentParams) else parse_segmenting(segment)
+    params = _params(segment)
     options = options or RunOptions()
     files = discover(roots, follow_symlinks=options.follow_symlinks)
     model = resolve_model_dir(model_dir, normalized=choose(NormalizeBy, normalize_by, "normalize_by") is not NormalizeBy.NONE)

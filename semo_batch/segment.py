@@ -36,15 +36,18 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import math
 from typing import Any
 
 import numpy as np
 
 from . import vad
+from .config import FeatureConfig
 from .errors import ConfigError
 
-__all__ = ["Segment", "SegmentMode", "SegmentParams", "audio_slice", "find_speech", "parse_segmenting", "segment"]
+__all__ = ["Segment", "SegmentMode", "SegmentParams", "audio_slice", "find_speech", "parse_segmenting", "segment",
+           "segmented", "segmenting_of"]
 
 
 class SegmentMode(str, enum.Enum):
@@ -128,6 +131,11 @@ class SegmentParams:
     def whole(cls) -> SegmentParams:
         """The whole file as one segment (what semo-batch did before segmenting)."""
         return cls(mode=SegmentMode.NONE, context_seconds=0.0)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SegmentParams:
+        """The parameters :meth:`to_dict` gave."""
+        return cls(**{**d, "mode": SegmentMode(d["mode"])})
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that change the segments of this mode (with the mode and the version)."""
@@ -255,3 +263,16 @@ def segment(y: np.ndarray, sr: int, params: SegmentParams | None = None) -> list
         return fixed_pieces(len(y), sr, params)
     cut, n_frames = _cut(y, sr, params)
     return join_short_file([frame_times(a, b, sr, len(y), n_frames) for a, b in cut.pieces], len(y), sr, params)
+
+
+def segmented(config: FeatureConfig, params: SegmentParams) -> FeatureConfig:
+    """``config`` with its recordings cut by ``params`` (a store's rows are then segments); the
+    whole-file mode gives ``config`` itself, whose rows are whole files."""
+    if params.mode is SegmentMode.NONE:
+        return dataclasses.replace(config, segment=None)
+    return dataclasses.replace(config, segment=json.dumps(params.to_dict(), sort_keys=True))
+
+
+def segmenting_of(config: FeatureConfig) -> SegmentParams | None:
+    """How ``config``'s rows were cut (``None``: whole files)."""
+    return SegmentParams.from_dict(json.loads(config.segment)) if config.segment else None

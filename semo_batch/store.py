@@ -239,15 +239,18 @@ class FeatureStore:
         return {(p, s, m, round(float(a), 4), c) for p, s, m, a, c in df.iter_rows()}
 
     def source_for(self, config: FeatureConfig) -> FeatureConfig:
-        """The stored configuration that holds ``config``'s columns: itself, or a combined set
-        (``emo+whisper``) that has it as a part; ``config`` when the store has neither."""
+        """The stored configuration that holds ``config``'s columns: itself, a combined set
+        (``emo+whisper``) that has it as a part, or (for a configuration that does not say how
+        recordings are cut) the one set of its rows cut into segments; ``config`` when none is stored."""
         if self._chunks(self.dataset_dir(config)):
             return config
-        for d in self.datasets():
-            stored = FeatureConfig.from_dict(d["config"])
-            if stored.parts and config in stored.parts:
-                return stored
-        return config
+        stored = [FeatureConfig.from_dict(d["config"]) for d in self.datasets()]
+        for s in stored:
+            if s.parts and config in s.parts:
+                return s
+        cut = [s for s in stored if config.segment is None and s.segment is not None
+               and dataclasses.replace(s, segment=None) == config]
+        return cut[0] if len(cut) == 1 else config
 
     def scan(self, config: FeatureConfig, *, augmented: bool = False, newest: bool = True) -> pl.LazyFrame:
         """Lazy rows of one configuration, newest row per path (and copy).
@@ -275,12 +278,13 @@ class FeatureStore:
         present = set(lf.collect_schema().names())
         lf = lf.with_columns(pl.lit(None, dtype=pl.Series(pa.nulls(0, f.type)).dtype).alias(f.name)
                              for f in META_SCHEMA if f.name not in present)
-        lf = lf.with_columns(pl.col("channel").fill_null(""))  # "": as recorded
+        lf = lf.with_columns(pl.col("channel").fill_null(""),  # "": as recorded
+                             pl.col("start").fill_null(0.0), pl.col("end").fill_null(pl.col("duration")))  # whole files
         if not augmented:
             lf = lf.filter((pl.col("augment") == 1.0) & (pl.col("channel") == ""))
         if not newest:
             return lf
-        return newest_rows(lf).sort(*ROW_KEY)
+        return newest_rows(lf).sort(*ROW_KEY, "start")
 
     def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
         """Run a scan of this store's chunks.
@@ -326,7 +330,7 @@ class FeatureStore:
         for d in self.datasets():
             config = FeatureConfig.from_dict(d["config"])
             rows = self.read(lambda c=config: self.scan(c, augmented=True, newest=False)  # type: ignore[misc]
-                             .select(*ROW_KEY, "emotion", "written_at"))
+                             .select(*ROW_KEY, "start", "emotion", "written_at"))
             datasets.append(DatasetSummary(d["feature_set"], d["fingerprint"], **row_counts(rows),
                                            failures=failed.count(d["fingerprint"]),
                                            chunks=len(self._chunks(Path(d["folder"]))), folder=d["folder"]))

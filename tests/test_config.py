@@ -38,6 +38,7 @@ _CHANGES = {
     "compute_type": "float32",
     "pooling": "mean_std",
     "trim_db": 30.0,
+    "segment": "{\"mode\": \"none\"}",
 }
 _CHANGES["parts"] = (get_config("whisper"),)
 

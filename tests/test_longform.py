@@ -245,3 +245,52 @@ def test_the_timeline_shades_each_segment_in_its_emotions_colour(tmp_path: Path,
     spans = [p for p in ax.patches]
     assert [to_hex(p.get_facecolor()[:3]) for p in spans] == [COLORS[k] for k in kinds]
     assert ax.get_xlim() == pytest.approx((0.0, seconds))
+
+
+def test_featurize_stores_a_row_per_segment_and_training_on_them_works(tmp_path: Path) -> None:
+    """featurize --segment auto: a row per segment (start, end), a short clip one whole-file row
+    with the numbers it has unsegmented; train on the rows; the model cuts recordings the same way."""
+    import polars as pl
+
+    from semo_batch.featurize import featurize
+    from semo_batch.models import load_model
+    from semo_batch.options import RunOptions
+    from semo_batch.predict import predict_recordings
+    from semo_batch.segment import segmented
+    from semo_batch.store import FeatureStore
+    from semo_batch.train import train
+
+    data = tmp_path / "in"
+    data.mkdir()
+    lines = ["path,emotion,speaker"]
+    for i in range(6):
+        kind = ("calm", "angry")[i % 2]
+        _write(data / f"talk{i}.flac", [kind] * 4, seed=10 + i)
+        lines.append(f"{data / f'talk{i}.flac'},{kind},s{i % 3}")
+    rng = np.random.default_rng(1)
+    sf.write(data / "clip.wav", _padded(_speaker("angry", 2.0, 77), rng), SR)
+    lines.append(f"{data / 'clip.wav'},angry,s0")
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    store = tmp_path / "store"
+    s = featurize([data], store, feature_set="emo", segment="auto", labels=tmp_path / "labels.csv",
+                  options=RunOptions(jobs=1, max_duration=None))
+    assert (s.found, s.done, s.failed) == (7, 7, 0)
+    cut = segmented(EMO, SegmentParams())
+    assert s.fingerprint == cut.fingerprint() != EMO.fingerprint()
+    rows = FeatureStore(store).scan(cut).collect()
+    talk = rows.filter(pl.col("path").str.ends_with("talk0.flac")).sort("start")
+    assert talk.height == 4 and (talk["end"] > talk["start"]).all() and talk["emotion"].to_list() == ["calm"] * 4
+    clip = rows.filter(pl.col("path").str.ends_with("clip.wav"))
+    whole = featurize([data / "clip.wav"], tmp_path / "plain", feature_set="emo", options=RunOptions(jobs=1))
+    assert whole.done == 1
+    plain = FeatureStore(tmp_path / "plain").scan(EMO).collect()
+    assert clip.height == 1 and clip["start"].item() == 0.0 and clip["end"].item() == pytest.approx(clip["duration"].item())
+    assert clip.select(features.names(EMO)).equals(plain.select(features.names(EMO)))
+    assert featurize([data], store, feature_set="emo", segment="auto", options=RunOptions(jobs=1)).skipped == 7
+    # Train on the segments (the plain 'emo' name finds them), then predict a new recording.
+    result = train(store, tmp_path / "model", model="logreg", feature_set="emo", split="none")
+    clf = load_model(result.model_dir)
+    assert clf.feature_config is not None and clf.feature_config.segment == cut.segment
+    _write(tmp_path / "new.flac", ["angry", "calm", "angry"], seed=50)
+    (r,) = predict_recordings([tmp_path / "new.flac"], result.model_dir)
+    assert [seg.emotion for seg in r.segments] == ["angry", "calm", "angry"]

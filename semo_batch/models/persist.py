@@ -8,6 +8,7 @@ allow-list of types).  Nothing is unpickled.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import zipfile
@@ -196,7 +197,8 @@ def load_model(model_dir: str | os.PathLike[str]) -> EmotionClassifier:
         current: FeatureConfig | None = get_config(cfg.name)
     except ConfigError:
         current = None
-    if current is None or current.fingerprint() != cfg.fingerprint():
+    # How recordings were cut is the model's own choice; the numbers per segment are the set's.
+    if current is None or current.fingerprint() != dataclasses.replace(cfg, segment=None).fingerprint():
         raise ModelError(
             f"{d}: model was trained on feature set {cfg.name!r} with fingerprint {cfg.fingerprint()}, "
             f"which this version of semo-batch does not compute"

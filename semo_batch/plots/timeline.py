@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from ..errors import AudioError
 from ..labels import EMOTIONS
 from .canvas import DPI, new_figure, save_png
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ..longform import RecordingResult
 
 __all__ = ["ENVELOPE_POINTS", "MAX_TIMELINES", "envelope", "plot_timelines", "timeline_figure"]
@@ -66,6 +65,9 @@ def timeline_figure(results: Sequence[RecordingResult]) -> Figure:
     """One row per recording (the :data:`MAX_TIMELINES` longest): the waveform envelope with
     each labelled segment shaded in its emotion's colour, and each segment's confidence as a
     step line on a second axis (0-1)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     chosen = sorted(results, key=lambda r: -r.summary.duration)[:MAX_TIMELINES]
     fig = new_figure(13.0, 1.6 + 2.4 * max(len(chosen), 1))
     axes = fig.subplots(max(len(chosen), 1), 1, squeeze=False)[:, 0]
