@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["STATS", "summarize", "power_to_db", "percentile", "median"]
@@ -32,10 +34,12 @@ def percentile(x: np.ndarray, q: int | list[int]) -> np.ndarray:
         q: percentages (0..100).
     """
     x = np.asarray(x)
-    if x.shape[0] == 0 or x.dtype.kind != "f" or np.isnan(x).any():  # numpy's own rules for these
+    if x.shape[0] == 0 or x.dtype.kind != "f":  # numpy's own rules for these
         return np.percentile(x, q, axis=0)
     t = x.shape[0]
     ordered = np.sort(x, axis=0)
+    if np.isnan(ordered[-1]).any():  # NaN sorts last; numpy's NaN rules for a column holding one
+        return np.percentile(x, q, axis=0)
     weak = type(q) in (int, float)
     virtual = (t - 1) * np.true_divide(q, 100, out=...)
     below = np.floor(virtual, out=...)
@@ -64,6 +68,11 @@ def median(x: np.ndarray) -> np.ndarray:
 _PERCENTILES = {"p10": (10,), "p50": (50,), "p90": (90,), "range": (10, 90)}
 
 
+@functools.lru_cache(maxsize=64)
+def _percentiles_of(stats: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(sorted({q for s in stats for q in _PERCENTILES.get(s, ())}))
+
+
 def summarize(x: np.ndarray, stats: tuple[str, ...], *, frame_rate: float) -> np.ndarray:
     """Summarize descriptors over frames.
 
@@ -84,8 +93,8 @@ def summarize(x: np.ndarray, stats: tuple[str, ...], *, frame_rate: float) -> np
     out = np.zeros((k, len(stats)))
     if t == 0:
         return out
-    qs = sorted({q for s in stats for q in _PERCENTILES.get(s, ())})
-    pct = dict(zip(qs, percentile(x, qs))) if qs else {}
+    qs = _percentiles_of(stats)
+    pct = dict(zip(qs, percentile(x, list(qs)))) if qs else {}
     # numpy's mean and std (_methods._mean, _var), their reductions shared: one sum per column.
     mean = np.add.reduce(x, axis=0, keepdims=True)
     mean /= t
