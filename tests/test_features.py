@@ -17,7 +17,14 @@ from conftest import harmonic_tone, tone
 from semo_batch.config import get_config
 from semo_batch.features import extract, names
 from semo_batch.features.emo import emo_descriptors, emo_features, emo_names
-from semo_batch.features.functionals import STATS, median, percentile, power_to_db, summarize
+from semo_batch.features.functionals import (
+    STATS,
+    median,
+    percentile,
+    power_to_db,
+    summarize,
+    summarize_series,
+)
 from semo_batch.features.pitch import estimate_tuning, f0_autocorrelation
 from semo_batch.features.seed import seed_features, seed_names, zero_crossings
 from semo_batch.features.spectrum import frame, stft
@@ -394,6 +401,13 @@ def test_percentile_and_median_are_numpys_bit_for_bit(dtype, shape, rng):
             got, want = median(x), np.median(x)
             assert type(got) is type(want)
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("t", [0, 1, 2, 7, 8, 9, 128, 129, 358])
+def test_summarize_series_is_summarize_of_each_row_bit_for_bit(t, rng):
+    xs = (rng.standard_normal((5, t)) * 30 - 40).astype(np.float32)
+    want = np.stack([summarize(x, STATS, frame_rate=100.0)[0] for x in xs])
+    np.testing.assert_array_equal(summarize_series(xs, STATS, frame_rate=100.0), want)
 
 
 def test_power_to_db_matches_librosa(rng):

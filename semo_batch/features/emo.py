@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import FeatureConfig
 from .filters import dct_matrix, fft_frequencies, mel_filterbank
-from .functionals import median, percentile, power_to_db, summarize
+from .functionals import median, percentile, power_to_db, summarize, summarize_series
 from .pitch import f0_autocorrelation
 from .spectrum import Spectrum, stft
 
@@ -192,6 +192,13 @@ class _Out:
             self.names += [f"{prefix}_{i:02d}_{s}" for i in range(v.shape[0]) for s in stats]
         self.values.append(v.ravel())
 
+    def series(self, prefixes: tuple[str, ...], xs: list[np.ndarray], stats: tuple[str, ...]) -> None:
+        """``stats(prefix, x, stats)`` for each 1-D ``x`` (all of one length), in one pass."""
+        v = summarize_series(np.stack(xs), stats, frame_rate=self.fr)  # (len(xs), len(stats))
+        if self.with_names:
+            self.names += [f"{prefix}_{s}" for prefix in prefixes for s in stats]
+        self.values.append(v.ravel())
+
     def scalar(self, name: str, value: float) -> None:
         if self.with_names:
             self.names.append(name)
@@ -241,8 +248,7 @@ def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: boo
     out.stats("mfcc_unvoiced", mfcc[_at_least(unvoiced, a)], ("mean",))
     out.stats("logmel_voiced", logmel[v3], ("mean",))
 
-    for name in _SPECTRAL_SHAPE:
-        out.stats(name, d[name][a], _SHAPE)
+    out.series(_SPECTRAL_SHAPE, [d[name][a] for name in _SPECTRAL_SHAPE], _SHAPE)
     out.stats("contrast", d["contrast"][a], ("mean", "std"))
     out.stats("zcr", d["zcr"][a], ("mean", "std"))
 

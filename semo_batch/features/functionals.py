@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["STATS", "summarize", "power_to_db", "percentile", "median"]
+__all__ = ["STATS", "summarize", "summarize_series", "power_to_db", "percentile", "median"]
 
 #: Every statistic :func:`summarize` knows, by name.
 STATS = ("mean", "std", "p10", "p50", "p90", "range", "slope")
@@ -115,6 +115,49 @@ def summarize(x: np.ndarray, stats: tuple[str, ...], *, frame_rate: float) -> np
             if t > 1:
                 tt = (np.arange(t) - (t - 1) / 2.0) / frame_rate
                 out[:, i] = tt @ (x - mean[0]) / (tt @ tt)
+        else:  # pragma: no cover - guarded by the callers' constant tuples
+            raise ValueError(f"unknown statistic {s!r}; known: {STATS}")
+    return out
+
+
+def summarize_series(xs: np.ndarray, stats: tuple[str, ...], *, frame_rate: float) -> np.ndarray:
+    """Summarize several 1-D descriptors of the same frames at once.
+
+    Args:
+        xs: one descriptor a row [shape=(k, t)].
+        stats, frame_rate: as for :func:`summarize`.
+
+    Returns:
+        float64 [shape=(k, len(stats))]: row ``i`` is ``summarize(xs[i], ...)[0]``, bit for
+        bit (a contiguous row is reduced as a 1-D array is, pairwise; the columns of a
+        frames-first matrix are reduced in sequence, which rounds differently).
+    """
+    x = np.ascontiguousarray(xs, dtype=np.float64)
+    k, t = x.shape
+    out = np.zeros((k, len(stats)))
+    if t == 0:
+        return out
+    qs = _percentiles_of(stats)
+    pct = dict(zip(qs, percentile(x.T, list(qs)))) if qs else {}
+    mean = np.add.reduce(x, axis=1, keepdims=True)
+    mean /= t
+    for i, s in enumerate(stats):
+        if s == "mean":
+            out[:, i] = mean[:, 0]
+        elif s == "std":
+            dev = x - mean
+            np.square(dev, out=dev)
+            var = np.add.reduce(dev, axis=1)
+            var /= t
+            out[:, i] = np.sqrt(var, out=var)
+        elif s in ("p10", "p50", "p90"):
+            out[:, i] = pct[int(s[1:])]
+        elif s == "range":
+            out[:, i] = pct[90] - pct[10]
+        elif s == "slope":
+            if t > 1:
+                tt = (np.arange(t) - (t - 1) / 2.0) / frame_rate
+                out[:, i] = [tt @ (row - m) / (tt @ tt) for row, m in zip(x, mean[:, 0])]
         else:  # pragma: no cover - guarded by the callers' constant tuples
             raise ValueError(f"unknown statistic {s!r}; known: {STATS}")
     return out
