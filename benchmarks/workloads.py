@@ -27,6 +27,9 @@ from semo_batch.config import get_config
 from semo_batch.discover import AudioFile
 from semo_batch.extract import extract_file
 from semo_batch.features import extract
+from semo_batch.features.filters import dct_matrix, mel_filterbank
+from semo_batch.features.functionals import power_to_db
+from semo_batch.features.spectrum import stft
 from semo_batch.featurize import featurize
 from semo_batch.options import RunOptions
 
@@ -52,6 +55,7 @@ PER_FILE_KEYS = (
     "extract-emo",
     "file-seed",
     "file-emo",
+    "floor-emo",
 )
 
 
@@ -114,6 +118,18 @@ def per_file_workloads(paths: list[Path]) -> list[Workload]:
     def features_of(signals: list[Any], config: Any) -> Callable[[Any], Any]:
         return lambda _arg: [extract(y, config) for y in signals]
 
+    def floor(config: Any) -> Callable[[Any], Any]:
+        # What any emo extraction must do: decode, resample, one STFT, its mel bands and MFCCs.
+        melfb = mel_filterbank(
+            sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels, fmin=config.fmin, fmax=config.mel_fmax
+        )
+        dct = dct_matrix(n_in=config.n_mels, n_out=config.n_mfcc).T.astype("float32")
+
+        def run(_arg: Any) -> list[Any]:
+            return [power_to_db(stft(load(p, sr=config.sample_rate)[0], config).power @ melfb.T) @ dct for p in paths]
+
+        return run
+
     def file_to_vector(config: Any) -> Callable[[Any], Any]:
         def run(_arg: Any) -> list[Any]:
             out = [extract_file(f, config, None) for f in files]
@@ -138,6 +154,7 @@ def per_file_workloads(paths: list[Path]) -> list[Workload]:
         Workload("extract-emo", "emo features of a decoded signal", n, 1, features_of(y16, emo)),
         Workload("file-seed", "file -> seed vector (decode + extract)", n, 1, file_to_vector(seed)),
         Workload("file-emo", "file -> emo vector (decode + resample + extract)", n, 1, file_to_vector(emo)),
+        Workload("floor-emo", "floor: decode + resample + one STFT + mel bands and MFCCs (emo)", n, 1, floor(emo)),
     ]
     # One-off costs are not steady state: librosa's numba JIT (about 1.5 s), filter banks, imports.
     notebook_features(paths[0])
