@@ -31,6 +31,7 @@ from .errors import AudioError, ConfigError
 from .extract import FileResult
 from .segment import Segment, SegmentMode, SegmentParams
 from .stream import AudioStream, StreamSegmenter
+from .workers import release_free_memory
 
 if TYPE_CHECKING:
     import polars as pl
@@ -155,6 +156,8 @@ def featurize_recording(
 
     def take(pairs: list[tuple[Segment, np.ndarray]]) -> None:
         for seg, y in pairs:
+            if segs:  # a recording, not a clip: keep its memory flat (see release_free_memory)
+                release_free_memory()
             vec, why = _segment_features(y, config)
             segs.append(seg)
             rows.append(vec if vec is not None else np.full(width, np.nan, dtype=np.float32))

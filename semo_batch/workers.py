@@ -23,6 +23,7 @@ from .extract import FileResult, extract_file
 __all__ = ["resolve_jobs", "tune_process", "run_file", "run_batch"]
 
 _TUNED = False
+_LIBC: ctypes.CDLL | bool | None = None
 
 
 def resolve_jobs(jobs: int) -> int:
@@ -51,6 +52,27 @@ def tune_process(*, worker: bool = False) -> None:
         libc.mallopt(m_trim_threshold, 256 * 1024 * 1024)
     except (OSError, AttributeError):
         pass
+
+
+def release_free_memory() -> None:
+    """Give the heap's free memory back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    A long recording's segments allocate temporaries of every size; with the high trim
+    threshold above, freed ones would stay with the process, which then grew by about 70 MB an
+    hour with the Whisper encoder (flat with this call after each segment, for about 10% time).
+    """
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = False
+        if sys.platform.startswith("linux"):
+            try:
+                libc = ctypes.CDLL("libc.so.6")
+                libc.malloc_trim.argtypes = [ctypes.c_size_t]  # glibc only: AttributeError elsewhere
+                _LIBC = libc
+            except (OSError, AttributeError):
+                pass
+    if isinstance(_LIBC, ctypes.CDLL):
+        _LIBC.malloc_trim(0)
 
 
 def run_file(

@@ -294,3 +294,19 @@ def test_featurize_stores_a_row_per_segment_and_training_on_them_works(tmp_path:
     _write(tmp_path / "new.flac", ["angry", "calm", "angry"], seed=50)
     (r,) = predict_recordings([tmp_path / "new.flac"], result.model_dir)
     assert [seg.emotion for seg in r.segments] == ["angry", "calm", "angry"]
+
+
+def test_free_memory_goes_back_after_each_segment_of_a_recording_but_not_for_a_clip(tmp_path, monkeypatch) -> None:
+    import semo_batch.longform as longform
+    from semo_batch.workers import release_free_memory
+
+    release_free_memory()  # callable here whatever the C library
+    calls: list[int] = []
+    monkeypatch.setattr(longform, "release_free_memory", lambda: calls.append(1))
+    _write(tmp_path / "talk.flac", ["calm", "angry", "calm", "angry"])
+    rec = featurize_recording(tmp_path / "talk.flac", EMO)
+    assert len(rec.segments) == 4 and len(calls) == 3
+    calls.clear()
+    rng = np.random.default_rng(3)
+    sf.write(tmp_path / "clip.wav", _padded(_speaker("calm", 2.0, 5), rng), SR)
+    assert len(featurize_recording(tmp_path / "clip.wav", EMO).segments) == 1 and calls == []
