@@ -26,8 +26,7 @@ def _main(version: opts.Version = False) -> None:
     """Batch speech emotion classification: featurize folders into a Parquet store, train, evaluate, predict.
 
     Exit codes: 0 done, 1 runtime error, 2 usage error or a missing or unusable input, 3 some files failed
-    (recorded), 4 no audio file found, 130 interrupted.
-    """
+    (recorded), 4 no audio file found, 130 interrupted."""
 
 
 @app.command()
@@ -195,11 +194,7 @@ def run_job_cmd(job: Annotated[Path, typer.Argument(metavar="JOB.toml", help="A 
 def demo(output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Also write the predictions as CSV.")] = None) -> None:
     """Label the bundled sample clips with the bundled model.
 
-    \b
-    Examples:
-      semo-batch demo
-      semo-batch demo -o demo.csv
-    """
+    Examples: semo-batch demo, or semo-batch demo -o demo.csv to keep the CSV."""
     from .demo import demo as _demo
     echo(call(_demo, output).lines())
 
@@ -215,9 +210,7 @@ def inspect(
     Waveform, linear and mel spectrograms, chroma, MFCC, zero crossings, centroid
     and roll-off, F0.
 
-    \b
-    Example: semo-batch inspect clip.wav -o clip.png
-    """
+    Example: semo-batch inspect clip.wav -o clip.png"""
     from .errors import AudioError
     from .plots import inspect_file
     typer.echo(f"wrote {call(inspect_file, file, output, feature_set=feature_set, input_errors=(AudioError,))}")
@@ -231,9 +224,7 @@ def report(
 ) -> None:
     """Write an HTML report of a store and a model. One self-contained file.
 
-    \b
-    Example: semo-batch report --model-dir semo-model -o report.html
-    """
+    Example: semo-batch report --model-dir semo-model -o report.html"""
     from .report import build_report
     typer.echo(f"wrote {call(build_report, store_path=store, model_dir=model_dir, out_html=output)}")
 
@@ -242,9 +233,7 @@ def report(
 def info(store: opts.Store = DEFAULT_STORE) -> None:
     """Count a store's rows and failures per feature set.
 
-    \b
-    Example: semo-batch info --store semo-store
-    """
+    Example: semo-batch info --store semo-store"""
     from .store import FeatureStore
     echo(call(FeatureStore(store).summary).lines())
 
@@ -253,9 +242,7 @@ def info(store: opts.Store = DEFAULT_STORE) -> None:
 def compact(store: opts.Store = DEFAULT_STORE) -> None:
     """Rewrite a store without superseded rows. Atomic: a kill loses nothing.
 
-    \b
-    Example: semo-batch compact --store semo-store
-    """
+    Example: semo-batch compact --store semo-store"""
     from .compact import compact as _compact
     echo(call(_compact, store).lines())
 

@@ -14,8 +14,8 @@ killed at any moment leaves only whole chunks; readers see ``*.parquet`` files o
 and set a chunk that cannot be read aside (with a one-line warning) to use the rest.
 Each feature configuration has its own folder, keyed by its fingerprint, and every
 chunk carries the feature set, its parameters and the fingerprint in its metadata.
-A file featurized again (``--force``, or changed on disk) gets a newer row;
-:meth:`FeatureStore.scan` keeps the newest row per path and copy.
+A file featurized again (``--force``, or changed on disk) gets newer rows, which
+:meth:`FeatureStore.scan` keeps (per path and copy; a recording's segments are one write).
 """
 
 from __future__ import annotations
@@ -240,17 +240,12 @@ class FeatureStore:
 
     def source_for(self, config: FeatureConfig) -> FeatureConfig:
         """The stored configuration that holds ``config``'s columns: itself, a combined set
-        (``emo+whisper``) that has it as a part, or (for a configuration that does not say how
-        recordings are cut) the one set of its rows cut into segments; ``config`` when none is stored."""
+        that has it as a part, or the one set of its rows cut into segments; else ``config``."""
         if self._chunks(self.dataset_dir(config)):
             return config
         stored = [FeatureConfig.from_dict(d["config"]) for d in self.datasets()]
-        for s in stored:
-            if s.parts and config in s.parts:
-                return s
-        cut = [s for s in stored if config.segment is None and s.segment is not None
-               and dataclasses.replace(s, segment=None) == config]
-        return cut[0] if len(cut) == 1 else config
+        cut = [s for s in stored if s.segment and not config.segment and dataclasses.replace(s, segment=None) == config]
+        return next((s for s in stored if s.parts and config in s.parts), cut[0] if len(cut) == 1 else config)
 
     def scan(self, config: FeatureConfig, *, augmented: bool = False, newest: bool = True) -> pl.LazyFrame:
         """Lazy rows of one configuration, newest row per path (and copy).

@@ -65,7 +65,7 @@ def test_every_command_has_an_example_and_help_that_fits_80_columns(command: str
     assert res.exit_code == EXIT_OK
     text = res.stdout
     assert re.search(r"^  Examples?:|^  Example job file:", text, re.M), text
-    assert re.search(rf"^(    |  Example: )semo-batch {command}\b", text, re.M) or command == "run", text
+    assert re.search(rf"^(    |  Examples?: )semo-batch {command}\b", text, re.M) or command == "run", text
     for line in text.splitlines():
         assert len(line) <= 80, line
     assert "<bool>" not in text and "…" not in text and "[default: no-" not in text
