@@ -63,7 +63,7 @@ def predict_recordings(
         One :class:`~semo_batch.longform.RecordingResult` per file, sorted by path; a file that
         cannot be read (or only in part) has its reason in ``summary.error``.
     """
-    options = options or RunOptions()
+    options = options or RunOptions(max_duration=None)  # recordings of any length: no default limit
     params = _params(segment)
     files = discover(roots, follow_symlinks=options.follow_symlinks)  # bad inputs fail before the model loads
     return _predict_files(files, model_dir, normalize_by=normalize_by, options=options, params=params)
@@ -192,7 +192,7 @@ def predict_to_csv(
     png = check_output_path(plot) if plot is not None else None
     sums = check_output_path(summary) if summary is not None else None
     params = _params(segment)
-    options = options or RunOptions()
+    options = options or RunOptions(max_duration=None)  # recordings of any length: no default limit
     files = discover(roots, follow_symlinks=options.follow_symlinks)
     model = resolve_model_dir(model_dir, normalized=choose(NormalizeBy, normalize_by, "normalize_by") is not NormalizeBy.NONE)
     clf = load_model(model)  # inputs first, then the model, then the work

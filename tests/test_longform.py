@@ -310,3 +310,26 @@ def test_free_memory_goes_back_after_each_segment_of_a_recording_but_not_for_a_c
     rng = np.random.default_rng(3)
     sf.write(tmp_path / "clip.wav", _padded(_speaker("calm", 2.0, 5), rng), SR)
     assert len(featurize_recording(tmp_path / "clip.wav", EMO).segments) == 1 and calls == []
+
+
+def test_the_library_predicts_recordings_of_any_length_by_default(tmp_path: Path, clf: EmotionClassifier,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """No default refusal (featurize's whole-file rows keep their 600 s limit): the runs that
+    predict makes when given no options have no duration limit."""
+    import semo_batch.predict as predict
+
+    seen = []
+    real = predict.map_recordings
+    monkeypatch.setattr(predict, "map_recordings", lambda files, config, params, options: seen.append(options)
+                        or real(files, config, params, options))
+    _write(tmp_path / "talk.flac", ["angry"])
+    (r,) = predict.predict_recordings([tmp_path / "talk.flac"], clf)
+    assert seen[0].max_duration is None and [s.emotion for s in r.segments] == ["angry"]
+    predict.predict_to_csv([tmp_path / "talk.flac"], tmp_path / "p.csv", model_dir=_saved(clf, tmp_path))
+    assert seen[1].max_duration is None
+
+
+def _saved(clf: EmotionClassifier, tmp_path: Path) -> Path:
+    from semo_batch.models import save_model
+
+    return save_model(clf, tmp_path / "model")
