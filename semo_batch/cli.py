@@ -60,7 +60,7 @@ def featurize(
     """
     from .featurize import featurize as _featurize
     from .featurize import parse_factors
-    limit = max_duration if max_duration is not None else 0.0 if segment else 600.0
+    limit = max_duration if max_duration is not None else 0.0 if segment not in (None, "none") else 600.0
     run = opts.run_options("featurize", jobs=jobs, quiet=quiet, max_duration=limit, backend=backend, scheduler=scheduler, follow_symlinks=follow_symlinks)
     summary = call(_featurize, inputs, store, feature_set=feature_set, options=run, force=force, strict=strict,
                    augment=call(parse_factors, augment), channel_copies=channel_copies, scheme=scheme, labels=labels,

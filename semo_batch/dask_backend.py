@@ -312,15 +312,20 @@ def map_recordings_dask(
     if not files:
         return
     client, cluster = _connect(distributed, scheduler, min(resolve_jobs(jobs), len(files)))
+    pending: deque[tuple[AudioFile, Future]] = deque()
     try:
         threads = _check_workers(client, scheduler)
         window = 2 * threads + 2
-        pending: deque[tuple[AudioFile, Future]] = deque()
         run_id = uuid.uuid4().hex[:12]
 
         def collect(f: AudioFile, fut: Future) -> RecordingFeatures:
             try:
                 return fut.result()
+            except CancelledError:
+                raise SemoError(
+                    f"lost the connection to the Dask scheduler at {scheduler or 'the local cluster'} "
+                    "(it stopped, or the network failed); run the command again"
+                ) from None
             except Exception as exc:  # noqa: BLE001 - a lost worker or a broken environment: record it
                 reason = KILLED_WORKER_REASON if isinstance(exc, distributed.KilledWorker) else f"worker failed: {exc}"
                 empty = np.zeros((0, width), dtype=np.float32)
@@ -335,6 +340,15 @@ def map_recordings_dask(
         while pending:
             yield collect(*pending.popleft())
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        log = logging.getLogger("distributed.client")
+        level = log.level
+        try:
+            if client.status == "running":
+                client.cancel([fut for _, fut in pending])
+            else:  # a client still trying to reconnect logs tracebacks of its own; the error line says it all
+                log.setLevel(logging.CRITICAL)
+            client.close()
+        finally:
+            log.setLevel(level)
+            if cluster is not None:
+                cluster.close()

@@ -188,7 +188,8 @@ def cross_validate(
     data = data or load_labelled(store, feature_set, augmented=augmented)
     labels = label_order(data.y)
     testable = None if test_corpus is None else data.corpora == test_corpus
-    splits = cv_folds(data.y, data.speakers, protocol=cv, folds=folds, seed=seed, testable=testable)
+    splits = cv_folds(data.y, data.speakers, protocol=cv, folds=folds, seed=seed, testable=testable,
+                      groups=np.asarray(data.paths))
     per_fold = []
     pooled = np.zeros((len(labels), len(labels)), dtype=np.int64)
     proba = np.full((len(data), len(labels)), np.nan)

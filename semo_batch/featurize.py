@@ -12,15 +12,17 @@ from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 from . import features
+from .audio import DEFAULT_MAX_DURATION
 from .config import DEFAULT_FEATURE_SET, FeatureConfig, FeatureSet, get_config
 from .discover import AudioFile, discover, printable_path
 from .errors import AudioError, ConfigError, Interrupted, SemoError, StoreWriteError, failure_lines
 from .extract import FileResult
 from .labeller import Labeller
-from .longform import file_result
+from .longform import NO_SPEECH, file_result
 from .naming import Scheme
 from .options import RunOptions
 from .parallel import map_files, map_recordings, stop_workers
@@ -247,7 +249,8 @@ def featurize(
         Interrupted: on Ctrl-C, after writing what was complete.
     """
     t0 = time.perf_counter()
-    options = options or RunOptions()
+    # No default duration limit for recordings cut into segments (whole-file rows keep theirs).
+    options = options or RunOptions(max_duration=None if segment not in (None, "none") else DEFAULT_MAX_DURATION)
     labeller = Labeller(scheme, labels)
     config = feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
     if segment is not None:
@@ -270,7 +273,12 @@ def featurize(
         return FeaturizeSummary(found=0, done=0, skipped=0, failed=0, seconds=0.0, store=str(fs.path), feature_set=config.name,
                                 fingerprint=config.fingerprint(), failures_dir=str(fs.failures_dir))
     with fs:
-        have: Container[Key] = set() if force else fs.existing_keys(config)
+        have: set[Key] = set() if force else fs.existing_keys(config)
+        if cut is not None and not force:  # a recording without speech, unchanged, is not decoded again
+            quiet = fs.failures().filter(pl.col("reason") == NO_SPEECH)
+            if quiet.height:
+                quiet = quiet.filter(pl.col("fingerprint") == config.fingerprint())
+                have |= {(p, s, m, 1.0, "") for p, s, m in quiet.select("path", "size", "mtime_ns").iter_rows()}
         plan = _plan(files, wanted, have)
         todo = [f for *_, group in plan for f in group]
         extending = {f.path for *_, copies_only, group in plan if copies_only for f in group}

@@ -42,7 +42,7 @@ SECTIONS = ("job", "featurize", "train", "evaluate", "corpus_table", "robustness
 _ALLOWED: dict[str, set[str]] = {
     "job": {"name", "description"},
     "featurize": {"inputs", "store", "feature_set", "jobs", "force", "max_duration", "follow_symlinks", "backend",
-                  "augment", "channel_copies", "scheme", "labels"},
+                  "augment", "channel_copies", "scheme", "labels", "segment"},
     "train": {"store", "model_dir", "model", "feature_set", "split", "seed", "test_size", "normalize_by", "params",
               "augmented", "balance_corpora"},
     "evaluate": {"store", "model_dir", "cv", "folds", "model", "feature_set", "seed", "normalize_by", "params",
@@ -50,7 +50,7 @@ _ALLOWED: dict[str, set[str]] = {
     "corpus_table": {"store", "corpora", "grid", "normalizations", "cross_normalizations", "folds", "seed", "output",
                      "crema_d_perceived"},
     "robustness": {"model_dir", "channels", "jobs", "output"},
-    "predict": {"inputs", "model_dir", "output", "jobs", "normalize_by", "max_duration"},
+    "predict": {"inputs", "model_dir", "output", "jobs", "normalize_by", "max_duration", "segment", "summary", "plot"},
 }
 _PATH_KEYS = {"inputs", "store", "model_dir", "output", "labels", "crema_d_perceived"}
 
@@ -206,7 +206,7 @@ def run_job(path: str | os.PathLike[str], *, echo: Callable[[str], None] = print
     if "predict" in job:
         kw = dict(job["predict"])
         inputs = kw.pop("inputs")
-        opts = _split_options(kw, prog("predict"))
+        opts = _split_options({"max_duration": None} | kw, prog("predict"))  # as the CLI: no default limit
         p = predict_to_csv(inputs, kw.pop("output", "predictions.csv"), options=opts, **kw)
         echo(f"predict: {p.files} files, {p.failed} failed -> {p.output}")
         results["predict"] = p

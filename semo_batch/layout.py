@@ -104,7 +104,7 @@ def row_counts(rows: pl.DataFrame) -> dict[str, int]:
     copies (speed, channel) and the ``superseded`` rows (older than the current row of their key)."""
     now = newest_rows(rows.lazy()).collect()
     own = now.filter((pl.col("augment") == 1.0) & (pl.col("channel") == ""))
-    return {"files": own["path"].n_unique(), "labelled": int(own["emotion"].is_not_null().sum()),
+    return {"files": own["path"].n_unique(), "labelled": own.filter(pl.col("emotion").is_not_null())["path"].n_unique(),
             "augmented": now.height - own.height, "superseded": rows.height - now.height}
 
 

@@ -71,6 +71,8 @@ class RecordingFeatures:
     sample_rate: int = 0
     channels: int = 0
     format: str = ""
+    size: int = -1  # bytes and modification time before decoding (what the store keys on)
+    mtime_ns: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +149,11 @@ def featurize_recording(
     """
     params = params or SegmentParams()
     path = os.fspath(path)
+    try:  # before decoding: a file still growing is keyed as it was when read, and read again later
+        st = os.stat(path)
+        stat = (int(st.st_size), int(st.st_mtime_ns))
+    except OSError:
+        stat = (-1, 0)
     width = len(features.names(config))
     segs: list[Segment] = []
     rows: list[np.ndarray] = []
@@ -180,7 +187,7 @@ def featurize_recording(
         error = f"unexpected {type(exc).__name__}: {exc}"
     speech = cutter.speech_seconds if params.mode is SegmentMode.AUTO else sum(s.duration for s in segs)
     X = np.stack(rows).astype(np.float32) if rows else np.zeros((0, width), dtype=np.float32)
-    return RecordingFeatures(path, cutter.n / config.sample_rate, speech, tuple(segs), X, tuple(errors), error, *head)
+    return RecordingFeatures(path, cutter.n / config.sample_rate, speech, tuple(segs), X, tuple(errors), error, *head, *stat)
 
 
 def run_recording(
@@ -196,11 +203,7 @@ def run_recording(
 def file_result(file: AudioFile, rec: RecordingFeatures) -> FileResult:
     """A segmented recording as the rows it gives: its segments (those featurized), and its error,
     if any (a recording without speech is recorded as such, not retried on every run)."""
-    try:
-        st = os.stat(file.path)
-        size, mtime_ns = int(st.st_size), int(st.st_mtime_ns)
-    except OSError:
-        size, mtime_ns = -1, 0
+    size, mtime_ns = rec.size, rec.mtime_ns
     meta = {"sample_rate": rec.sample_rate, "channels": rec.channels, "duration": rec.duration, "format": rec.format}
     segs = [(s.start, s.end, v) for s, v, e in zip(rec.segments, rec.features, rec.errors) if not e]
     error = rec.error or ("" if segs else rec.errors[0] if rec.errors else NO_SPEECH)

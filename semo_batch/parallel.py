@@ -124,6 +124,21 @@ def map_files(
         )
 
 
+#: Seconds of audio that count as one clip when sizing the pool for recordings.
+CLIP_SECONDS = 4.0
+
+
+def _clip_equivalents(path: str) -> int:
+    """How many clips' work a file is (its header's length over :data:`CLIP_SECONDS`; 1 when unknown),
+    so that a few long recordings get every core, and a handful of clips stays in this process."""
+    import soundfile as sf
+
+    try:
+        return max(1, int(sf.info(path).duration // CLIP_SECONDS))
+    except Exception:  # unreadable: its worker records why
+        return 1
+
+
 def map_recordings(
     files: Sequence[AudioFile], config: FeatureConfig, params: SegmentParams, options: RunOptions,
 ) -> Iterator[RecordingFeatures]:
@@ -143,7 +158,7 @@ def map_recordings(
         yield from map_recordings_dask(files, config, params, jobs=options.jobs, max_duration=options.max_duration,
                                        scheduler=options.scheduler)
         return
-    n_jobs = worker_count(len(files), options.jobs, config)
+    n_jobs = min(worker_count(sum(_clip_equivalents(f.path) for f in files), options.jobs, config), len(files))
     if n_jobs == 1:
         from threadpoolctl import threadpool_limits
 

@@ -20,7 +20,7 @@ from .models import EmotionClassifier, describe_model, load_model
 from .options import RunOptions
 from .parallel import map_recordings
 from .paths import check_output_path, resolve_model_dir
-from .segment import SegmentParams, parse_segmenting, segmenting_of
+from .segment import SegmentParams, check_segmenting, parse_segmenting, segmenting_of
 
 __all__ = ["PredictSummary", "predict_folders", "predict_recordings", "predict_to_csv", "write_csv", "neutralize_cell"]
 
@@ -109,6 +109,7 @@ def _predict_files(
     assert clf.feature_config is not None
     features.prepare(clf.feature_config)  # e.g. missing encoder weights: one error, not one per file
     params = params or segmenting_of(clf.feature_config) or SegmentParams()
+    check_segmenting(params, clf.feature_config)
     recordings = []
     for done, rec in enumerate(map_recordings(files, clf.feature_config, params, options), 1):
         recordings.append(rec)

@@ -47,7 +47,7 @@ from .config import FeatureConfig
 from .errors import ConfigError
 
 __all__ = ["Segment", "SegmentMode", "SegmentParams", "audio_slice", "find_speech", "parse_segmenting", "segment",
-           "segmented", "segmenting_of"]
+           "check_segmenting", "segmented", "segmenting_of"]
 
 
 class SegmentMode(str, enum.Enum):
@@ -265,9 +265,21 @@ def segment(y: np.ndarray, sr: int, params: SegmentParams | None = None) -> list
     return join_short_file([frame_times(a, b, sr, len(y), n_frames) for a, b in cut.pieces], len(y), sr, params)
 
 
+def check_segmenting(params: SegmentParams, config: FeatureConfig) -> None:
+    """Fixed pieces long enough for the feature set (else every segment would fail).
+
+    Raises:
+        ConfigError: ``fixed`` pieces shorter than ``config.min_duration``.
+    """
+    if params.mode is SegmentMode.FIXED and params.seconds is not None and params.seconds < config.min_duration:
+        raise ConfigError(f"--segment fixed:{params.seconds:g}: pieces must be at least {config.min_duration:g} s "
+                          f"long for feature set {config.name!r}")
+
+
 def segmented(config: FeatureConfig, params: SegmentParams) -> FeatureConfig:
     """``config`` with its recordings cut by ``params`` (a store's rows are then segments); the
     whole-file mode gives ``config`` itself, whose rows are whole files."""
+    check_segmenting(params, config)
     if params.mode is SegmentMode.NONE:
         return dataclasses.replace(config, segment=None)
     return dataclasses.replace(config, segment=json.dumps(params.to_dict(), sort_keys=True))

@@ -17,13 +17,23 @@ __all__ = ["split_indices", "cv_folds"]
 Fold = tuple[np.ndarray, np.ndarray]
 
 
+def _shared(groups: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(first row, group of each row)`` when rows share a group (segments of one recording)."""
+    if groups is None:
+        return None
+    _, first, inverse = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
+    return (first, inverse) if len(first) < len(groups) else None
+
+
 def split_indices(
-    y: np.ndarray, speakers: np.ndarray, *, split: str | Split, seed: int, test_size: float = 0.2
+    y: np.ndarray, speakers: np.ndarray, *, split: str | Split, seed: int, test_size: float = 0.2,
+    groups: np.ndarray | None = None,
 ) -> Fold:
     """Train and test row indices, each sorted.
 
     ``random`` is stratified by label; ``actor`` holds out ``test_size`` of the speakers
-    whole, so no speaker is on both sides; ``none`` puts every row in training.
+    whole, so no speaker is on both sides; ``none`` puts every row in training.  Rows that
+    share a ``groups`` value (the segments of one recording: its path) stay on one side.
 
     Raises:
         ConfigError: an unknown split, or an actor split without two known speakers.
@@ -32,6 +42,10 @@ def split_indices(
     idx = np.arange(len(y))
     if split is Split.NONE:
         return idx, idx[:0]
+    if split is Split.RANDOM and (shared := _shared(groups)) is not None:
+        first, inverse = shared
+        g_tr, g_te = split_indices(y[first], speakers[first], split=split, seed=seed, test_size=test_size)
+        return idx[np.isin(inverse, g_tr)], idx[np.isin(inverse, g_te)]
     if split is Split.RANDOM:
         from sklearn.model_selection import train_test_split
 
@@ -58,6 +72,7 @@ def cv_folds(
     folds: int,
     seed: int,
     testable: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> list[Fold]:
     """Cross-validation folds as (train, test) indices.
 
@@ -67,6 +82,7 @@ def cv_folds(
     Args:
         testable: rows that may be tested (say, one corpus); the others are in every
             training fold.  Default: all rows.
+        groups: rows sharing a value (the segments of one recording) stay in one fold.
 
     Raises:
         ConfigError: an unknown protocol, more folds than speakers, or no testable row.
@@ -77,8 +93,14 @@ def cv_folds(
         if rows.size == 0:
             raise ConfigError("no rows to test: the chosen corpus has no labelled rows here")
         others = np.flatnonzero(~np.asarray(testable, dtype=bool))
-        inner = cv_folds(y[rows], speakers[rows], protocol=protocol, folds=folds, seed=seed)
+        inner = cv_folds(y[rows], speakers[rows], protocol=protocol, folds=folds, seed=seed,
+                         groups=None if groups is None else np.asarray(groups)[rows])
         return [(np.sort(np.concatenate([rows[tr], others])), rows[te]) for tr, te in inner]
+    if protocol is not CVProtocol.ACTOR and (shared := _shared(groups)) is not None:
+        first, inverse = shared
+        idx = np.arange(len(y))
+        inner = cv_folds(y[first], speakers[first], protocol=protocol, folds=folds, seed=seed)
+        return [(idx[np.isin(inverse, tr)], idx[np.isin(inverse, te)]) for tr, te in inner]
     from sklearn.model_selection import GroupKFold, StratifiedKFold
 
     if protocol is CVProtocol.ACTOR:

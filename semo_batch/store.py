@@ -245,7 +245,8 @@ class FeatureStore:
             return config
         stored = [FeatureConfig.from_dict(d["config"]) for d in self.datasets()]
         cut = [s for s in stored if s.segment and not config.segment and dataclasses.replace(s, segment=None) == config]
-        return next((s for s in stored if s.parts and config in s.parts), cut[0] if len(cut) == 1 else config)
+        whole = (s for s in stored if s.parts and config in s.parts and s.segment == config.segment)
+        return next(whole, cut[0] if len(cut) == 1 else config)
 
     def scan(self, config: FeatureConfig, *, augmented: bool = False, newest: bool = True) -> pl.LazyFrame:
         """Lazy rows of one configuration, newest row per path (and copy).

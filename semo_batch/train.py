@@ -52,8 +52,9 @@ def fit_classifier(
     """
     norm = choose(NormalizeBy, normalize_by, "normalize_by")
     if norm is NormalizeBy.FILE:  # a store row is one whole file: a group of one, normalized to zero
-        raise ConfigError("normalize_by 'file' groups the segments of one recording when predicting; a store holds "
-                          "one row per file, so train with actor, folder or corpus groups")
+        raise ConfigError("normalize_by 'file' groups the segments of one recording when predicting; a recording "
+                          "is one emotion in training data, so its group would be one label: train with actor, "
+                          "folder or corpus groups")
     check_available(model)
     clf = EmotionClassifier(
         model, feature_config=data.config, feature_columns=data.columns,
@@ -128,7 +129,8 @@ def train(
     model = choose(ModelName, model, "model")
     check_available(model)  # a network without TensorFlow: one line before the store is read
     data = load_labelled(store, feature_set, augmented=augmented)
-    tr, te = split_indices(data.y, data.speakers, split=split, seed=seed, test_size=test_size)
+    tr, te = split_indices(data.y, data.speakers, split=split, seed=seed, test_size=test_size,
+                           groups=np.asarray(data.paths))
     clf = EmotionClassifier(model)
     if split is Split.RANDOM and clf.spec.notebook_protocol:
         # The notebook fed Keras its rows in train_test_split's shuffled order (validation_split

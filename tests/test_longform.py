@@ -333,3 +333,25 @@ def _saved(clf: EmotionClassifier, tmp_path: Path) -> Path:
     from semo_batch.models import save_model
 
     return save_model(clf, tmp_path / "model")
+
+
+def test_a_silent_recording_is_not_decoded_again_and_short_fixed_pieces_are_refused(tmp_path: Path) -> None:
+    from semo_batch.featurize import featurize
+    from semo_batch.options import RunOptions
+    from semo_batch.segment import segmented
+    from semo_batch.store import FeatureStore
+
+    data = tmp_path / "in"
+    data.mkdir()
+    _write(data / "talk.flac", ["calm", "angry", "calm"])
+    rng = np.random.default_rng(0)
+    sf.write(data / "room.wav", (rng.standard_normal(20 * SR) * 1e-3).astype(np.float32), SR)
+    one = RunOptions(jobs=1)
+    s = featurize([data], tmp_path / "store", feature_set="emo", segment="auto", options=one)
+    assert (s.done, s.failed, s.failures[0][1]) == (1, 1, NO_SPEECH)
+    again = featurize([data], tmp_path / "store", feature_set="emo", segment="auto", options=one)
+    assert (again.done, again.skipped, again.failed) == (0, 2, 0)
+    (d,) = FeatureStore(tmp_path / "store").summary().datasets
+    assert (d.files, d.labelled) == (1, 0)  # one recording stored (3 segments), none labelled
+    with pytest.raises(ConfigError, match="pieces must be at least 0.1 s long"):
+        segmented(EMO, SegmentParams.fixed(0.05))

@@ -36,3 +36,23 @@ def test_all_cores_only_as_many_as_the_batch_keeps_busy(eight_cores: None, featu
 
 def test_the_encoder_sets_spread_sooner_than_the_light_ones() -> None:
     assert FILES_PER_WORKER["encoder"] < FILES_PER_WORKER["light"]
+
+
+def test_a_few_long_recordings_get_every_core_and_a_few_clips_stay_here(tmp_path, eight_cores, monkeypatch) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from semo_batch.discover import discover
+    from semo_batch.options import RunOptions
+    from semo_batch.segment import SegmentParams
+
+    sizes = []
+    monkeypatch.setattr(parallel, "worker_count", lambda n, jobs, config: sizes.append(n) or 1)
+    for name, seconds in (("clip1.wav", 3), ("clip2.wav", 3), ("hour.wav", 3600)):
+        sf.write(tmp_path / name, np.zeros(int(seconds * 100), np.float32), 100)  # 100 Hz: small files
+    list(parallel.map_recordings(discover([tmp_path / "clip1.wav", tmp_path / "clip2.wav"]), get_config("emo"),
+                                 SegmentParams(), RunOptions(jobs=0)))
+    list(parallel.map_recordings(discover([tmp_path / "hour.wav"]), get_config("emo"), SegmentParams(),
+                                 RunOptions(jobs=0, max_duration=None)))
+    assert sizes == [2, 900]  # two clips; an hour counts as 900 clips of 4 s
+    assert worker_count(900, 0, get_config("emo+whisper")) == 8

@@ -58,3 +58,25 @@ def test_a_random_split_too_small_for_every_emotion_is_one_line() -> None:
     y = np.repeat(np.arange(8), 2)  # 16 rows, 8 emotions: 20% is 4 rows, fewer than the 8 emotions
     with pytest.raises(ConfigError, match=r"random 20% split of 16 rows cannot hold every emotion"):
         split_indices(y, np.array(["a"] * 16), split="random", seed=0)
+
+
+@pytest.mark.parametrize("protocol", ["random", "holdout"])
+def test_segments_of_one_recording_stay_on_one_side(protocol: str) -> None:
+    # 40 recordings of 4 emotions, 1-5 segments each: rows of one path never split.
+    rng = np.random.default_rng(0)
+    counts = rng.integers(1, 6, size=40)
+    groups = np.repeat([f"r{i}" for i in range(40)], counts)
+    y = np.repeat(np.arange(40) % 4, counts)
+    speakers = np.repeat([f"s{i % 8}" for i in range(40)], counts)
+    tr, te = split_indices(y, speakers, split="random", seed=0, groups=groups)
+    assert set(groups[tr]).isdisjoint(groups[te]) and len(tr) + len(te) == len(y)
+    folds = cv_folds(y, speakers, protocol=protocol, folds=4, seed=0, groups=groups)
+    for tr, te in folds:
+        assert set(groups[tr]).isdisjoint(groups[te])
+    if protocol == "random":
+        assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(len(y)))
+    # Unique groups (whole files) give exactly the folds they gave without groups.
+    one = np.array([f"f{i}" for i in range(len(y))])
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(
+        cv_folds(y, speakers, protocol=protocol, folds=4, seed=0, groups=one),
+        cv_folds(y, speakers, protocol=protocol, folds=4, seed=0)))
