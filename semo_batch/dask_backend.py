@@ -52,6 +52,8 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import __version__
 from .config import FeatureConfig
 from .discover import AudioFile
@@ -62,7 +64,7 @@ from .workers import resolve_jobs, run_batch
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client, Future
 
-__all__ = ["INSTALL_HINT", "KILLED_WORKER_REASON", "map_files_dask"]
+__all__ = ["INSTALL_HINT", "KILLED_WORKER_REASON", "map_files_dask", "map_recordings_dask"]
 
 #: The reason recorded for a file whose task kept killing workers.
 KILLED_WORKER_REASON = "worker died while processing (KilledWorker)"
@@ -297,13 +299,9 @@ def map_recordings_dask(
     files: Sequence[AudioFile], config: FeatureConfig, params: Any, *, jobs: int, max_duration: float | None,
     scheduler: str | None,
 ) -> Iterator[Any]:
-    """Segment and featurize each file on a Dask cluster (one task a file: a long recording
-    streams on one worker); yields :class:`~semo_batch.longform.RecordingFeatures` in input order.
-
-    A task lost with its worker is recorded as that file's error, as for whole files.
-    """
-    import numpy as np
-
+    """Segment and featurize each file on a Dask cluster, one task a file (a long recording streams
+    on one worker); yields :class:`~semo_batch.longform.RecordingFeatures` in input order; a task
+    lost with its worker is that file's recorded error, as for whole files."""
     from . import features
     from .longform import RecordingFeatures, run_recording
 
@@ -315,8 +313,7 @@ def map_recordings_dask(
     pending: deque[tuple[AudioFile, Future]] = deque()
     try:
         threads = _check_workers(client, scheduler)
-        window = 2 * threads + 2
-        run_id = uuid.uuid4().hex[:12]
+        window, run_id = 2 * threads + 2, uuid.uuid4().hex[:12]
 
         def collect(f: AudioFile, fut: Future) -> RecordingFeatures:
             try:
@@ -328,8 +325,7 @@ def map_recordings_dask(
                 ) from None
             except Exception as exc:  # noqa: BLE001 - a lost worker or a broken environment: record it
                 reason = KILLED_WORKER_REASON if isinstance(exc, distributed.KilledWorker) else f"worker failed: {exc}"
-                empty = np.zeros((0, width), dtype=np.float32)
-                return RecordingFeatures(f.path, 0.0, 0.0, (), empty, (), " ".join(reason.split()))
+                return RecordingFeatures(f.path, 0.0, 0.0, (), np.zeros((0, width), np.float32), (), " ".join(reason.split()))
 
         for i, f in enumerate(files):
             fut = client.submit(run_recording, f.path, config, params, max_duration, key=f"semo-segment-{run_id}-{i}",

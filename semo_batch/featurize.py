@@ -249,13 +249,12 @@ def featurize(
         Interrupted: on Ctrl-C, after writing what was complete.
     """
     t0 = time.perf_counter()
-    # No default duration limit for recordings cut into segments (whole-file rows keep theirs).
-    options = options or RunOptions(max_duration=None if segment not in (None, "none") else DEFAULT_MAX_DURATION)
     labeller = Labeller(scheme, labels)
     config = feature_set if isinstance(feature_set, FeatureConfig) else get_config(feature_set)
     if segment is not None:
         config = segmented(config, segment if isinstance(segment, SegmentParams) else parse_segmenting(segment))
-    cut = segmenting_of(config)
+    cut = segmenting_of(config)  # no default duration limit for segments (whole-file rows keep theirs)
+    options = options or RunOptions(max_duration=None if cut else DEFAULT_MAX_DURATION)
     if cut is not None and (augment or channel_copies):
         raise ConfigError("speed and channel copies are made of whole files; featurize them without --segment")
     fs = store if isinstance(store, FeatureStore) else FeatureStore(store)

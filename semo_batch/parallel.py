@@ -158,7 +158,9 @@ def map_recordings(
         yield from map_recordings_dask(files, config, params, jobs=options.jobs, max_duration=options.max_duration,
                                        scheduler=options.scheduler)
         return
-    n_jobs = min(worker_count(sum(_clip_equivalents(f.path) for f in files), options.jobs, config), len(files))
+    # Headers are read only when the pool is ours to size (jobs=0).
+    work = sum(_clip_equivalents(f.path) for f in files) if not options.jobs else len(files)
+    n_jobs = min(worker_count(work, options.jobs, config), len(files))
     if n_jobs == 1:
         from threadpoolctl import threadpool_limits
 

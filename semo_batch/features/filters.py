@@ -75,7 +75,7 @@ def chroma_filterbank(*, sr: int, n_fft: int, n_chroma: int, tuning: float = 0.0
 
     Args:
         tuning: deviation from A440 in fractions of a chroma bin; files get one of
-            101 values from :func:`~semo_batch.features.pitch.estimate_tuning`, so
+            101 values from :func:`~semo_batch.features.tuning.estimate_tuning`, so
             this cache stays small.
 
     Returns:

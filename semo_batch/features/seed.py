@@ -17,8 +17,8 @@ import numpy as np
 from ..config import FeatureConfig
 from .filters import chroma_filterbank, dct_matrix, mel_filterbank
 from .functionals import power_to_db
-from .pitch import estimate_tuning
 from .spectrum import Spectrum, stft
+from .tuning import estimate_tuning
 
 __all__ = ["seed_names", "seed_features", "zero_crossings", "crossings", "chroma_frames", "seed_mfcc_frames"]
 
