@@ -12,7 +12,6 @@ from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 
 from . import features
@@ -274,6 +273,8 @@ def featurize(
     with fs:
         have: set[Key] = set() if force else fs.existing_keys(config)
         if cut is not None and not force:  # a recording without speech, unchanged, is not decoded again
+            import polars as pl  # only here: a run that only writes never loads it
+
             quiet = fs.failures().filter(pl.col("reason") == NO_SPEECH)
             if quiet.height:
                 quiet = quiet.filter(pl.col("fingerprint") == config.fingerprint())

@@ -13,9 +13,8 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -23,6 +22,9 @@ from . import __version__
 from .config import FeatureConfig
 from .errors import StoreError, StoreLockedError, StoreWriteError, os_problem
 from .naming import RAVDESS_COLUMNS
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["META_KEY", "META_SCHEMA", "META_COLUMNS", "STAMPS", "ROW_COLUMNS", "FAILURE_SCHEMA", "FAILURE_COLUMNS",
            "ROW_KEY", "QUARANTINE_DIR", "COMPACT_DIR", "feature_schema", "stamped", "newest_rows", "write_chunk",
@@ -93,6 +95,8 @@ def newest_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
     stamp; featurized again (changed), its new segments replace all the old ones, whatever
     their starts.
     """
+    import polars as pl  # on first read: a run that only writes never loads it
+
     newest = pl.col("written_at").max().over(list(ROW_KEY))
     # A row seen twice (a compaction moving its copy in before the old one out) counts once.
     return lf.filter(pl.col("written_at") == newest).unique(subset=[*ROW_KEY, "start"], keep="last", maintain_order=True)
@@ -102,6 +106,8 @@ def row_counts(rows: pl.DataFrame) -> dict[str, int]:
     """Of every row of a feature set (:data:`ROW_KEY`, ``emotion``, ``written_at``): the files
     (current rows of a recording as it is), those ``labelled``, the current ``augmented``
     copies (speed, channel) and the ``superseded`` rows (older than the current row of their key)."""
+    import polars as pl
+
     now = newest_rows(rows.lazy()).collect()
     own = now.filter((pl.col("augment") == 1.0) & (pl.col("channel") == ""))
     return {"files": own["path"].n_unique(), "labelled": own.filter(pl.col("emotion").is_not_null())["path"].n_unique(),
@@ -133,11 +139,13 @@ def stamped(table: pa.Table, schema: pa.Schema, stamps: dict[str, Any]) -> pa.Ta
         StoreError: a column is missing or cannot take its type (a writer's bug).
     """
     n = table.num_rows
+
+    def typed(column: pa.ChunkedArray, type_: pa.DataType) -> pa.ChunkedArray:
+        return column if column.type == type_ else column.cast(type_)  # 658 no-op casts cost 20 ms a chunk
+
     try:
-        arrays = [
-            pa.array([stamps[f.name]] * n, f.type) if f.name in stamps else table.column(f.name).cast(f.type)
-            for f in schema
-        ]
+        arrays = [pa.array([stamps[f.name]] * n, f.type) if f.name in stamps else typed(table.column(f.name), f.type)
+                  for f in schema]
     except (KeyError, pa.ArrowException) as exc:
         raise StoreError(f"rows do not fit the store's layout ({type(exc).__name__}: {exc})") from None
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -27,9 +27,8 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -53,6 +52,9 @@ from .layout import (
     take_lock,
     write_chunk,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["FeatureStore", "StoreSummary", "DatasetSummary", "META_COLUMNS", "ROW_COLUMNS", "FAILURE_COLUMNS"]
 
@@ -267,6 +269,8 @@ class FeatureStore:
                 f"{self.path}: no rows for feature set {config.name!r} (fingerprint {config.fingerprint()}); "
                 f"it holds: {have}. Run `semo-batch featurize DIR --store {self.path} --feature-set {config.name}`"
             )
+        import polars as pl  # on first read: a run that only writes never loads it
+
         # Newest chunk first: columns added by later versions (corpus, speaker) are read as
         # nulls from older chunks.
         lf = pl.scan_parquet(chunks[::-1], missing_columns="insert")
@@ -290,6 +294,8 @@ class FeatureStore:
                 footer is found and set aside first, so that the same call succeeds again
                 (see :meth:`read`, which makes it).
         """
+        import polars as pl
+
         try:
             return lf.collect()
         except (pl.exceptions.PolarsError, OSError, pa.ArrowException) as exc:
@@ -336,6 +342,8 @@ class FeatureStore:
 
     def failures(self) -> pl.DataFrame:
         """Recorded failures, newest per path and configuration, without files that have since succeeded."""
+        import polars as pl
+
         chunks = self._chunks(self.failures_dir)
         if not chunks:
             return pl.DataFrame(schema={c: pl.String for c in ("path", "reason")})

@@ -10,7 +10,6 @@ frames, runs followed with O(1) state), which is what lets a stream of blocks ge
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 
 __all__ = ["FRAME_SECONDS", "HOP_SECONDS", "BLOCK", "Cutter", "frames", "geometry", "frame_stats", "block_floor",
            "noise_floor", "floor_reach", "speech_mask", "mask_reach"]
@@ -46,6 +45,8 @@ def frame_stats(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
         shifted by 2.5-16 ms, in [-1, 1] (about 1 for a steady vowel; white noise stays under
         0.3, pink noise passes 0.5 on about 1% of frames, never 5 in a row).
     """
+    import scipy.fft  # on first use: a batch's parent process never transforms a signal
+
     length, hop = geometry(sr)
     lo, hi = (round(s * sr) for s in _LAGS)
     n = 0 if len(y) < length else 1 + (len(y) - length) // hop

@@ -285,6 +285,33 @@ def test_feature_counts():
     assert len(set(names(EMO))) == 658  # unique column names
 
 
+@pytest.mark.parametrize("version", [3, 4])
+def test_emo_names_without_a_signal_are_those_of_real_descriptors(version):
+    # The names come from placeholder descriptors (so a batch's parent never runs the
+    # signal chain); they must be exactly what the functionals of a real signal are called.
+    import dataclasses
+
+    from semo_batch.features.emo import _collect
+
+    config = dataclasses.replace(EMO, version=version)
+    y = tone(220.0, sr=config.sample_rate, duration=1.0) + 0.01 * np.random.default_rng(3).standard_normal(config.sample_rate)
+    real = _collect(emo_descriptors(y.astype(np.float32), config), config).names
+    assert emo_names(config) == real
+    assert len(real) == len(emo_features(y.astype(np.float32), config))
+
+
+def test_naming_columns_imports_no_signal_code():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom semo_batch.config import get_config\nfrom semo_batch.features import names\n"
+            "import semo_batch.featurize\n"
+            "assert len(names(get_config('emo+whisper'))) == 658 + 1024\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 @pytest.mark.parametrize("config", [SEED, EMO], ids=["seed", "emo"])
 @pytest.mark.parametrize(
     "signal",

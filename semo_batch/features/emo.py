@@ -288,11 +288,21 @@ def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: boo
     return out
 
 
+def _placeholder_descriptors(config: FeatureConfig, t: int = 64) -> dict[str, np.ndarray]:
+    """Descriptors of :func:`emo_descriptors`'s keys and shapes, without a signal: what naming
+    the columns needs (names never depend on values), so that a batch's parent process,
+    which only names columns, never imports or runs the signal chain."""
+    rng = np.random.default_rng(0)
+    widths = {"logmel": config.n_mels, "mfcc": config.n_mfcc, "contrast": len(_contrast_bands(config.sample_rate, config.n_fft))}
+    d = {key: rng.random((t, widths[key]) if key in widths else t) for key in (
+        "energy_db", "logmel", "mfcc", *_SPECTRAL_SHAPE, "contrast", "zcr", "f0", "strength")}
+    d["active"] = d["voiced"] = np.ones(t, dtype=bool)
+    return d
+
+
 @functools.lru_cache(maxsize=8)
 def _names(config: FeatureConfig) -> tuple[str, ...]:
-    rng = np.random.default_rng(0)
-    y = (0.1 * rng.standard_normal(config.sample_rate)).astype(np.float32)
-    return tuple(_collect(emo_descriptors(y, config), config).names)
+    return tuple(_collect(_placeholder_descriptors(config), config).names)
 
 
 def emo_names(config: FeatureConfig) -> list[str]:

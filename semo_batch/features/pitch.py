@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import scipy.fft
 
 from .pitch_legacy import f0_legacy
 from .tuning import estimate_tuning
@@ -172,6 +171,8 @@ def _candidates(
         holds a peak, its path cost (``_NO_PEAK`` if none), log2 of its F0 (0 if none), and
         its interpolated height.
     """
+    import scipy.fft  # on first use: a batch's parent process never transforms a signal
+
     n = power.shape[0]
     u = _UPSAMPLE
     # Zero-padding the power spectrum to u times its length samples the autocorrelation
@@ -237,6 +238,8 @@ def _lag_range(*, sr: int, n_fft: int, win_length: int, f0_min: float, f0_max: f
 @functools.lru_cache(maxsize=16)
 def _window_autocorrelation_fine(win_length: int, n_fft: int, u: int) -> np.ndarray:
     """The Hann window's autocorrelation at 1/u-sample lags, 1 at lag 0, as the frames' is computed."""
+    import scipy.fft
+
     from .filters import hann_window
 
     w = hann_window(win_length=win_length, n_fft=n_fft).astype(np.float64)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import scipy.fft
 
 __all__ = ["f0_legacy"]
 
@@ -40,6 +39,8 @@ def f0_legacy(
     that falls between two of them, so the sub-harmonic at twice the period often
     scores higher: octave-down errors on isolated frames.
     """
+    import scipy.fft  # on first use: a batch's parent process never transforms a signal
+
     lag_min = max(int(np.floor(sr / f0_max)), 2)
     lag_max = int(np.ceil(sr / f0_min))
     lag_max = min(lag_max, n_fft - win_length, win_length - 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import scipy.fft
 
 from ..config import FeatureConfig
 from .filters import hann_window
@@ -72,6 +71,8 @@ def frame(y: np.ndarray, *, n_fft: int, hop_length: int, center: bool, pad_mode:
 
 def stft(y: np.ndarray, config: FeatureConfig) -> Spectrum:
     """The one STFT of a file: periodic Hann window of ``win_length`` inside ``n_fft``."""
+    import scipy.fft  # on first use: a batch's parent process never transforms a signal
+
     frames = frame(
         y, n_fft=config.n_fft, hop_length=config.hop_length, center=config.center, pad_mode=config.pad_mode
     )
