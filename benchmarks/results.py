@@ -20,6 +20,7 @@ class Row:
         times: wall seconds of each timed round.
         cpu: CPU seconds of each timed round, this process and its workers together.
         peak_rss: peak resident memory of the process tree in bytes, where measured.
+        peak_process: peak resident memory of its largest single process in bytes.
         note: anything the reader needs (cold start, fallbacks).
 
     Speeds use the best round: on a shared machine other load only ever adds
@@ -34,6 +35,7 @@ class Row:
     times: list[float]
     cpu: list[float] = dataclasses.field(default_factory=list)
     peak_rss: int | None = None
+    peak_process: int | None = None
     note: str = ""
 
     @property
@@ -73,9 +75,9 @@ def markdown_table(rows: list[Row], *, reference_key: str) -> str:
     lines = [
         (
             "| item | workers | files | best s | median s | files/s per core | x notebook | files/CPU-s "
-            "| x notebook | peak RSS (tree) | note |"
+            "| x notebook | peak RSS (tree) | largest process | note |"
         ),
-        "|" + "---|" * 11,
+        "|" + "---|" * 12,
     ]
     for r in rows:
         rate = r.per_core
@@ -83,9 +85,10 @@ def markdown_table(rows: list[Row], *, reference_key: str) -> str:
         cpu_rate = r.per_cpu_second
         cpu_ratio = f"{cpu_rate / ref_cpu:.1f}x" if cpu_rate is not None and ref_cpu else "-"
         rss = f"{r.peak_rss / 2**20:.0f} MiB" if r.peak_rss else "-"
+        largest = f"{r.peak_process / 2**20:.0f} MiB" if r.peak_process else "-"
         med = f"{r.median:.3f}" if len(r.times) > 1 else "-"
         lines.append(
             f"| {r.label} | {r.workers or '-'} | {r.files or '-'} | {r.best:.3f} | {med} | {_fmt_rate(rate)} | "
-            f"{ratio} | {_fmt_rate(cpu_rate)} | {cpu_ratio} | {rss} | {r.note} |"
+            f"{ratio} | {_fmt_rate(cpu_rate)} | {cpu_ratio} | {rss} | {largest} | {r.note} |"
         )
     return "\n".join(lines)

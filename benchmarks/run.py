@@ -12,11 +12,13 @@ the median shown beside it), so a
 slow spell on the machine hits all of them alike.
 
 Fresh-process items: ``semo-batch featurize`` over all files with ``--jobs 2``
-(wall time including interpreter start-up; ``python -c`` calling the library
-when the CLI is not there yet), the peak resident memory of its whole process
-tree (parent, loky workers, resource tracker; sampled with psutil) at N files
-and at 10 x N files (ten hard-linked copies of the folder under one root, so
-every path differs), and ``semo-batch --help``.
+for ``emo``, ``seed`` and ``whisper`` (wall time including interpreter start-up,
+best of ``--fresh-rounds`` runs, since one run on a shared machine varies by 10-15 %;
+``python -c`` calling the library when the CLI is not there yet), the peak resident
+memory of its whole process tree (parent, loky workers, resource tracker; sampled
+with psutil every 50 ms) and of its largest process, at N files and, for ``emo``
+and ``whisper``, at 10 x N files (ten hard-linked copies of the folder under one
+root, so every path differs), and ``semo-batch --help``.
 """
 
 from __future__ import annotations
@@ -89,9 +91,10 @@ def interleaved(workloads: list[Workload], *, rounds: int, warmup: int) -> list[
 
 
 def run_sampled(
-    cmd: list[str], *, interval: float = 0.02, timeout: float = 3600
-) -> tuple[float, float, int, int, str]:
-    """Run ``cmd``; return (wall s, CPU s, peak RSS of the process tree in bytes, exit code, output tail).
+    cmd: list[str], *, interval: float = 0.05, timeout: float = 3600
+) -> tuple[float, float, int, int, int, str]:
+    """Run ``cmd``; return (wall s, CPU s, peak RSS of the process tree in bytes, peak RSS of
+    its largest process in bytes, exit code, output tail).
 
     RSS is summed over the process and all its descendants at each sample, so
     pages shared between workers count once per process (an upper bound).  CPU
@@ -100,7 +103,7 @@ def run_sampled(
     """
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, env=_USER_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = 0
+    peak = largest = 0
     cpu_seen: dict[int, float] = {}
     out_chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True)
@@ -114,8 +117,10 @@ def run_sampled(
         for p in procs:
             try:
                 with p.oneshot():
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
                     t = p.cpu_times()
+                total += rss
+                largest = max(largest, rss)
                 cpu_seen[p.pid] = t.user + t.system
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
@@ -128,7 +133,7 @@ def run_sampled(
     wall = time.perf_counter() - t0
     reader.join(timeout=5)
     text = b"".join(out_chunks).decode(errors="replace")
-    return wall, sum(cpu_seen.values()), peak, rc, text[-2000:]
+    return wall, sum(cpu_seen.values()), peak, largest, rc, text[-2000:]
 
 
 def find_cli() -> str | None:
@@ -174,7 +179,7 @@ def help_row(cli: str | None, repeats: int) -> Row | None:
         return None
     walls = []
     for _ in range(repeats):
-        wall, _cpu, _peak, rc, tail = run_sampled([cli, "--help"])
+        wall, _cpu, _peak, _largest, rc, tail = run_sampled([cli, "--help"])
         if rc != 0:
             _log(f"semo-batch --help exited {rc}: {tail[-300:]}")
             return None
@@ -183,21 +188,29 @@ def help_row(cli: str | None, repeats: int) -> Row | None:
 
 
 def fresh_featurize(
-    cli: str | None, root: Path, n_files: int, store: Path, *, feature_set: str, jobs: int, label: str
+    cli: str | None, root: Path, n_files: int, scratch: Scratch, *, feature_set: str, jobs: int, label: str,
+    rounds: int = 1,
 ) -> Row:
-    cmd, route = featurize_command(cli, root, store, feature_set, jobs)
-    _log(f"{label}: {' '.join(cmd[:3])} ...")
-    wall, cpu, peak, rc, tail = run_sampled(cmd)
-    if rc != 0:
-        raise RuntimeError(f"{label} failed (exit {rc}):\n{tail}")
+    """``rounds`` fresh-process runs, each into a new store: every wall and CPU time, the peak memories over all."""
+    walls, cpus, peak, largest, route = [], [], 0, 0, ""
+    for r in range(rounds):
+        cmd, route = featurize_command(cli, root, scratch.new_dir("store"), feature_set, jobs)
+        _log(f"{label} (round {r + 1}/{rounds}): {' '.join(cmd[:3])} ...")
+        wall, cpu, tree, biggest, rc, tail = run_sampled(cmd)
+        if rc != 0:
+            raise RuntimeError(f"{label} failed (exit {rc}):\n{tail}")
+        walls.append(wall)
+        cpus.append(cpu)
+        peak, largest = max(peak, tree), max(largest, biggest)
     return Row(
         f"fresh-{feature_set}-{n_files}",
         label,
         n_files,
         jobs,
-        [wall],
-        [cpu],
+        walls,
+        cpus,
         peak_rss=peak,
+        peak_process=largest,
         note=route + "; incl. start-up",
     )
 
@@ -219,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-fresh", action="store_true", help="skip the fresh-process runs (CLI, memory, --help)"
     )
-    ap.add_argument("--no-x10", action="store_true", help="skip the 10x memory run")
+    ap.add_argument("--no-x10", action="store_true", help="skip the 10x memory runs")
+    ap.add_argument(
+        "--fresh-rounds", type=int, default=None, help="fresh-process runs of each N-file featurize (default 3; quick: 1)"
+    )
     ap.add_argument("--no-agreement", action="store_true", help="skip the agreement check")
     a = ap.parse_args(argv)
 
@@ -269,33 +285,35 @@ def main(argv: list[str] | None = None) -> int:
                 )
             all_wavs = corpus.wav_files(corpus.spread(flacs, n_all))
             tree = corpus.link_tree(all_wavs, corpus.wav_root(), scratch.root / "all")
-            for fs in ("emo", "seed"):
+            for fs in ("emo", "seed", "whisper"):
                 rows.append(
                     fresh_featurize(
                         cli,
                         tree,
                         n_all,
-                        scratch.new_dir("store"),
+                        scratch,
                         feature_set=fs,
                         jobs=a.jobs,
                         label=f"featurize {n_all} files, {fs}, --jobs {a.jobs}, fresh process",
+                        rounds=a.fresh_rounds or (1 if quick else 3),
                     )
                 )
             if not a.no_x10:
                 x10 = scratch.root / "x10"
                 for i in range(10):
                     corpus.link_tree(all_wavs, corpus.wav_root(), x10 / f"copy_{i:02d}")
-                rows.append(
-                    fresh_featurize(
-                        cli,
-                        x10,
-                        10 * n_all,
-                        scratch.new_dir("store"),
-                        feature_set="emo",
-                        jobs=a.jobs,
-                        label=f"featurize {10 * n_all} files (10 x {n_all}), emo, --jobs {a.jobs}, fresh process",
+                for fs in ("emo", "whisper"):
+                    rows.append(
+                        fresh_featurize(
+                            cli,
+                            x10,
+                            10 * n_all,
+                            scratch,
+                            feature_set=fs,
+                            jobs=a.jobs,
+                            label=f"featurize {10 * n_all} files (10 x {n_all}), {fs}, --jobs {a.jobs}, fresh process",
+                        )
                     )
-                )
             h = help_row(cli, 3)
             if h is not None:
                 rows.append(h)

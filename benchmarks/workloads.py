@@ -30,6 +30,7 @@ from semo_batch.features import extract
 from semo_batch.features.filters import dct_matrix, mel_filterbank
 from semo_batch.features.functionals import power_to_db
 from semo_batch.features.spectrum import stft
+from semo_batch.features.whisper import whisper_log_mel
 from semo_batch.featurize import featurize
 from semo_batch.options import RunOptions
 
@@ -56,6 +57,9 @@ PER_FILE_KEYS = (
     "file-seed",
     "file-emo",
     "floor-emo",
+    "file-whisper",
+    "floor-whisper",
+    "frontend-whisper",
 )
 
 
@@ -106,7 +110,7 @@ def per_file_workloads(paths: list[Path]) -> list[Workload]:
     ``paths`` are WAV files; the decoded signals for the array-only items are
     made here, once.
     """
-    seed, emo = get_config("seed"), get_config("emo")
+    seed, emo, whisper = get_config("seed"), get_config("emo"), get_config("whisper")
     n = len(paths)
     y48 = [load(p, sr=seed.sample_rate)[0] for p in paths]
     y16 = [load(p, sr=emo.sample_rate)[0] for p in paths]
@@ -129,6 +133,15 @@ def per_file_workloads(paths: list[Path]) -> list[Workload]:
             return [power_to_db(stft(load(p, sr=config.sample_rate)[0], config).power @ melfb.T) @ dct for p in paths]
 
         return run
+
+    def whisper_front_end(_arg: Any) -> list[Any]:
+        return [whisper_log_mel(load(p, sr=whisper.sample_rate)[0], whisper) for p in paths]
+
+    def whisper_floor(_arg: Any) -> list[Any]:
+        # What any use of the encoder must do: decode, resample, Whisper's log-mel, the encoder.
+        from semo_batch.encoder import encode_log_mel
+
+        return [encode_log_mel(m, whisper) for m in whisper_front_end(_arg)]
 
     def file_to_vector(config: Any) -> Callable[[Any], Any]:
         def run(_arg: Any) -> list[Any]:
@@ -155,11 +168,16 @@ def per_file_workloads(paths: list[Path]) -> list[Workload]:
         Workload("file-seed", "file -> seed vector (decode + extract)", n, 1, file_to_vector(seed)),
         Workload("file-emo", "file -> emo vector (decode + resample + extract)", n, 1, file_to_vector(emo)),
         Workload("floor-emo", "floor: decode + resample + one STFT + mel bands and MFCCs (emo)", n, 1, floor(emo)),
+        Workload("file-whisper", "file -> whisper vector (decode + resample + encoder, int8)", n, 1,
+                 file_to_vector(whisper)),
+        Workload("floor-whisper", "floor: decode + resample + Whisper log-mel + encoder (whisper)", n, 1, whisper_floor),
+        Workload("frontend-whisper", "of which decode + resample + Whisper log-mel", n, 1, whisper_front_end),
     ]
     # One-off costs are not steady state: librosa's numba JIT (about 1.5 s), filter banks, imports.
     notebook_features(paths[0])
     extract(y48[0], seed)
     extract(y16[0], emo)
+    extract(y16[0], whisper)  # loads the encoder: once per process, as a worker does
     return items
 
 
