@@ -258,3 +258,23 @@ def test_f0_of_some_frames_is_their_f0_among_all(legacy):
         np.testing.assert_array_equal(f0_some[computed], f0[computed])
         np.testing.assert_array_equal(strength_some[computed], strength[computed])
         assert np.isnan(f0_some).any()  # frames away from those asked for were skipped
+
+
+def test_first_reaching_is_argmax_of_the_whole_running_sum():
+    from semo_batch.features.emo import _ROLLOFF_FIRST_BINS, _first_reaching
+
+    rng = np.random.default_rng(7)
+    p = (rng.random((300, 513), dtype=np.float32) ** 6).astype(np.float32) + np.float32(1e-30)
+    total = p.sum(axis=1)
+    # Thresholds reached early, late (past the first bins), exactly at the end, and never.
+    frac = np.concatenate([np.full(100, 0.05), np.full(100, 0.9), np.full(50, 1.0), np.full(50, 1.5)])
+    threshold = (frac * total).astype(np.float32)
+    expected = np.argmax(np.cumsum(p, axis=1) >= threshold[:, None], axis=1)
+    got = _first_reaching(p, threshold)
+    np.testing.assert_array_equal(got, expected)
+    assert (got[:100] < _ROLLOFF_FIRST_BINS).all() and (got[100:200] >= _ROLLOFF_FIRST_BINS).all()
+    assert (got[250:] == 0).all()  # never reached: 0, as argmax of an all-False row
+    # Known answer: all the energy in bin 200.
+    q = np.full((1, 513), np.float32(1e-30))
+    q[0, 200] = 1.0
+    assert _first_reaching(q, np.array([0.85], dtype=np.float32)).tolist() == [200]

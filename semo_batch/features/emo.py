@@ -118,9 +118,8 @@ def _descriptors(
     total = p.sum(axis=1)
     centroid = (p @ freqs) / total
     bandwidth = np.sqrt(np.maximum((p @ freqs_sq) / total - np.square(centroid), 0.0))
-    cum = np.cumsum(p_rows, axis=1)
     total_rows = total if everywhere else total[rows]
-    rolloff = on_rows(freqs[np.minimum(np.argmax(cum >= 0.85 * total_rows[:, None], axis=1), freqs.size - 1)])
+    rolloff = on_rows(freqs[np.minimum(_first_reaching(p_rows, 0.85 * total_rows), freqs.size - 1)])
     flatness = on_rows(np.exp(np.mean(np.log(p_rows), axis=1)) / np.mean(p_rows, axis=1))
     flux = np.zeros(t, dtype=np.float32)
     if t > 1:
@@ -158,6 +157,32 @@ def _descriptors(
         "active": active,
         "voiced": voiced,
     }
+
+
+#: Roll-off's running sum is taken over this many bins first (2 kHz at 16 kHz and n_fft 1024):
+#: three quarters of RAVDESS's active frames reach 85 % of their energy below it.
+_ROLLOFF_FIRST_BINS = 128
+
+
+def _first_reaching(p: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """Per row of ``p`` [shape=(n, k)], the first column where the running sum reaches
+    ``threshold`` [shape=(n,)] (0 where it never does): ``argmax(cumsum(p, axis=1) >= threshold)``.
+
+    The running sum is sequential (``np.add.accumulate``), so it is the same number whether
+    taken in one pass or continued from a prefix; only the rows that have not reached their
+    threshold within the first :data:`_ROLLOFF_FIRST_BINS` columns are summed further.
+    """
+    k = min(_ROLLOFF_FIRST_BINS, p.shape[1])
+    head = np.cumsum(p[:, :k], axis=1)
+    reached = head >= threshold[:, None]
+    first = np.argmax(reached, axis=1)
+    rest = ~reached.any(axis=1)
+    if rest.any() and k < p.shape[1]:
+        tail = p[rest, k - 1 :].copy()
+        tail[:, 0] = head[rest, -1]  # continue the running sum from where the head stopped
+        more = np.cumsum(tail, axis=1) >= threshold[rest, None]
+        first[rest] = np.where(more.any(axis=1), k - 1 + np.argmax(more, axis=1), 0)
+    return first
 
 
 def _segments(mask: np.ndarray) -> np.ndarray:
