@@ -137,7 +137,7 @@ def levers(clips: list[np.ndarray], cfg: FeatureConfig, rounds: int) -> None:
     one, ref = timed(models[1], 1)
     two, _ = timed(models[2], 1)
     print(f"int8 encoder, one clip per call: {one:.1f} ms per clip on 1 intra-op thread, {two:.1f} ms on 2 "
-          f"({one / two:.2f}x faster with twice the cores; two worker processes give 2x)")
+          f"({one / two:.2f}x faster with twice the cores; compare two one-thread worker processes in benchmarks/run.py)")
     for size in (4, 8):
         ms, pooled = timed(models[1], size)
         diff = max(float(np.abs(a - b).max()) for a, b in zip(pooled, ref))
