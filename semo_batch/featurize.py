@@ -273,12 +273,7 @@ def featurize(
     with fs:
         have: set[Key] = set() if force else fs.existing_keys(config)
         if cut is not None and not force:  # a recording without speech, unchanged, is not decoded again
-            import polars as pl  # only here: a run that only writes never loads it
-
-            quiet = fs.failures().filter(pl.col("reason") == NO_SPEECH)
-            if quiet.height:
-                quiet = quiet.filter(pl.col("fingerprint") == config.fingerprint())
-                have |= {(p, s, m, 1.0, "") for p, s, m in quiet.select("path", "size", "mtime_ns").iter_rows()}
+            have |= {(p, s, m, 1.0, "") for p, s, m in fs.failed_files(config, NO_SPEECH)}
         plan = _plan(files, wanted, have)
         todo = [f for *_, group in plan for f in group]
         extending = {f.path for *_, copies_only, group in plan if copies_only for f in group}

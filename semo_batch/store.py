@@ -52,65 +52,12 @@ from .layout import (
     take_lock,
     write_chunk,
 )
+from .store_summary import DatasetSummary, StoreSummary
 
 if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["FeatureStore", "StoreSummary", "DatasetSummary", "META_COLUMNS", "ROW_COLUMNS", "FAILURE_COLUMNS"]
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetSummary:
-    """The rows of one feature configuration in a store.
-
-    Attributes:
-        files: files with a row of their own recording (the newest row per file counts).
-        labelled: those of them with an emotion label.
-        augmented: speed-perturbed and channel-changed copies (newest per file and copy).
-        superseded: older rows that a newer row of the same file and copy replaces
-            (:func:`semo_batch.compact.compact` drops them).
-        failures: files whose newest attempt failed.
-    """
-
-    feature_set: str
-    fingerprint: str
-    files: int
-    labelled: int
-    augmented: int
-    superseded: int
-    failures: int
-    chunks: int
-    folder: str
-
-    def line(self) -> str:
-        return (f"{self.feature_set:6s} {self.fingerprint}  {self.files} files in {self.chunks} "
-                f"chunk{'s' if self.chunks != 1 else ''} ({self.labelled} labelled, {self.augmented} augmented rows, "
-                f"{self.superseded} superseded rows, {self.failures} failures)  {self.folder}")
-
-
-@dataclasses.dataclass(frozen=True)
-class StoreSummary:
-    """What a store holds: its feature configurations, recorded failures and set-aside chunks.
-
-    ``warnings`` are the one-line warnings of this look (a chunk just set aside);
-    ``quarantined`` lists every chunk under ``quarantine/``.
-    """
-
-    path: str
-    datasets: list[DatasetSummary]
-    failures: list[tuple[str, str]]
-    quarantined: list[str] = dataclasses.field(default_factory=list)
-    warnings: list[str] = dataclasses.field(default_factory=list)
-
-    def lines(self, *, max_failures: int = 20) -> list[str]:
-        out = [d.line() for d in self.datasets]
-        out.append(f"{len(self.failures)} files with a recorded failure")
-        out += [f"  {path}: {reason}" for path, reason in self.failures[:max_failures]]
-        if superseded := sum(d.superseded for d in self.datasets):
-            out.append(f"{superseded} superseded rows: compacting the store (semo-batch compact) drops them")
-        if k := len(self.quarantined):
-            out.append(f"{k} damaged chunk{'s' if k != 1 else ''} set aside in {Path(self.path) / QUARANTINE_DIR}")
-        return out
 
 
 def _now() -> _dt.datetime:
@@ -271,8 +218,7 @@ class FeatureStore:
             )
         import polars as pl  # on first read: a run that only writes never loads it
 
-        # Newest chunk first: columns added by later versions (corpus, speaker) are read as
-        # nulls from older chunks.
+        # Newest chunk first: columns added later (corpus, speaker) are read as nulls from older chunks.
         lf = pl.scan_parquet(chunks[::-1], missing_columns="insert")
         # A store whose every chunk predates a column: add it, empty.
         present = set(lf.collect_schema().names())
@@ -340,13 +286,19 @@ class FeatureStore:
         return StoreSummary(str(self.path), datasets, list(zip(fails["path"].to_list(), fails["reason"].to_list())),
                             quarantined, list(self.warnings))
 
+    def failed_files(self, config: FeatureConfig, reason: str) -> set[tuple[str, int, int]]:
+        """``(path, size, mtime_ns)`` of the files whose current failure for ``config`` is ``reason``."""
+        import polars as pl
+
+        df = self.failures().filter((pl.col("reason") == reason) & (pl.col("fingerprint") == config.fingerprint()))
+        return set(df.select("path", "size", "mtime_ns").iter_rows())
+
     def failures(self) -> pl.DataFrame:
         """Recorded failures, newest per path and configuration, without files that have since succeeded."""
         import polars as pl
 
-        chunks = self._chunks(self.failures_dir)
-        if not chunks:
-            return pl.DataFrame(schema={c: pl.String for c in ("path", "reason")})
+        if not self._chunks(self.failures_dir):
+            return pl.from_arrow(FAILURE_SCHEMA.empty_table())  # type: ignore[return-value]
         df = self.read(lambda: pl.scan_parquet(self._chunks(self.failures_dir))
                        .sort("written_at").unique(subset=["path", "fingerprint"], keep="last"))
         done = [self.read(lambda f=Path(d["folder"]): pl.scan_parquet(self._chunks(f))  # type: ignore[misc]

@@ -150,6 +150,17 @@ def test_failures_are_recorded(filled):
     assert raw.columns == list(FAILURE_COLUMNS)
 
 
+def test_failed_files_by_reason_and_configuration(filled, tmp_path):
+    corpus, fs = filled
+    (bad,) = fs.failures().select("path", "size", "mtime_ns", "reason").iter_rows()
+    assert fs.failed_files(EMO, bad[3]) == {bad[:3]}
+    assert fs.failed_files(EMO, "no speech found") == set()
+    assert fs.failed_files(SEED, bad[3]) == set()  # recorded for emo only
+    empty = FeatureStore(tmp_path / "empty")
+    assert empty.failed_files(EMO, bad[3]) == set()
+    assert empty.failures().columns == list(FAILURE_COLUMNS) and empty.failures().height == 0
+
+
 def test_scan_of_a_missing_configuration_names_what_is_there(filled):
     _, fs = filled
     with pytest.raises(StoreError) as e:
