@@ -279,28 +279,29 @@ def _best_path(local: np.ndarray, log_f0: np.ndarray, tied: np.ndarray, jump_cos
     steps = np.arange(longest)
     live = steps[None, :] < lengths[:, None]  # (runs, longest)
     frames = np.minimum(starts[:, None] + steps[None, :], ends[:, None] - 1)
-    cost_l = np.where(live[:, :, None], local[frames], 0.0)  # (runs, longest, k)
-    lf = log_f0[frames]
-    jumps = jump_cost * np.abs(lf[:, 1:, :, None] - lf[:, :-1, None, :])  # (runs, longest - 1, k, k)
-    jumps *= live[:, 1:, None, None]
+    # Step-major (step, run, ...): each step reads contiguous blocks.
+    cost_l = np.where(live.T[:, :, None], local[frames.T], 0.0)  # (longest, runs, k)
+    lf = log_f0[frames.T]
+    jumps = jump_cost * np.abs(lf[1:, :, :, None] - lf[:-1, :, None, :])  # (longest - 1, runs, k to, k from)
+    jumps *= live.T[1:, :, None, None]
     n_runs = starts.size
     # The loop runs once per frame of the longest run, on arrays of a few hundred numbers,
     # so it is written for numpy's per-call overhead: ufuncs called directly, and each
     # step's minimum read at its argmin (np.take) rather than found again by a reduction,
     # a third of the step's time (the same number: the minimum is one of the sums).
     back = np.empty((longest, n_runs, k), dtype=np.intp)  # back[s]: contiguous
-    cost = cost_l[:, 0].copy()
+    cost = cost_l[0].copy()
     trans = np.empty((n_runs, k, k))
     flat_trans, flat_cost = trans.reshape(-1), cost.reshape(-1)
     row_start = np.arange(0, n_runs * k * k, k)  # of each (run, to) row in flat_trans
     at = np.empty(n_runs * k, dtype=np.intp)
     add, take = np.add, np.take
     for s in range(1, longest):
-        add(cost[:, None, :], jumps[:, s - 1], out=trans)  # (runs, k to, k from)
+        add(cost[:, None, :], jumps[s - 1], out=trans)  # (runs, k to, k from)
         trans.argmin(axis=2, out=back[s])
         add(row_start, back[s].reshape(-1), out=at)
         take(flat_trans, at, out=flat_cost)
-        cost += cost_l[:, s]
+        cost += cost_l[s]
     run_start = np.arange(0, n_runs * k, k)
     picks = np.empty((n_runs, longest), dtype=np.intp)
     pick = np.argmin(cost, axis=1)
