@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from .config import FeatureSet
 from .errors import ConfigError
+from .forkpool import FORK_AVAILABLE
 from .naming import Scheme
 
 __all__ = ["Backend", "CVProtocol", "FeatureSet", "ModelName", "NormalizeBy", "Scheme", "Split", "choose"]
@@ -60,10 +61,17 @@ class NormalizeBy(str, enum.Enum):
 
 
 class Backend(str, enum.Enum):
-    """Where per-file work runs: local loky processes or a Dask cluster."""
+    """Where per-file work runs: local processes forked from this one (``fork``: they start in
+    milliseconds; Linux only), local fresh interpreters (``loky``: any system), or a Dask cluster."""
 
+    FORK = "fork"
     LOKY = "loky"
     DASK = "dask"
+
+    @classmethod
+    def local(cls) -> Backend:
+        """The default: ``fork`` where it is safe (Linux), else ``loky``."""
+        return cls.FORK if FORK_AVAILABLE else cls.LOKY
 
 
 E = TypeVar("E", bound=enum.Enum)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from . import cli_args as opts
-from .choices import Backend, CVProtocol, FeatureSet, ModelName, NormalizeBy, Scheme, Split
+from .choices import CVProtocol, FeatureSet, ModelName, NormalizeBy, Scheme, Split
 from .console import OneLineErrors, call, echo, finish_batch
 from .paths import DEFAULT_MODEL_DIR, DEFAULT_STORE
 
@@ -39,7 +39,7 @@ def featurize(
     strict: Annotated[bool, opts.flag("--strict", help="Stop with an error at the first bad file.")] = False,
     max_duration: Annotated[float | None, typer.Option(metavar="SECONDS", min=0, help="Refuse longer files (0: no limit; default: 600 for whole files, none with --segment).")] = None,
     follow_symlinks: Annotated[bool, opts.flag("--follow-symlinks", help="Follow symlinks out of the inputs.")] = False,
-    backend: opts.BackendChoice = Backend.LOKY,
+    backend: opts.BackendChoice = opts.LOCAL_BACKEND,
     scheduler: opts.Scheduler = None,
     augment: Annotated[str, typer.Option(metavar="FACTORS", help="Also store speed-perturbed copies, e.g. 0.9,1.1.")] = "",
     channel_copies: Annotated[int, typer.Option(metavar="N", min=0, help="Also store N copies through random channels.")] = 0,
@@ -149,7 +149,7 @@ def predict(
     max_duration: opts.MaxDur = 0.0,
     plot: Annotated[Path | None, typer.Option(metavar="PNG", help="Also draw labels, confidences and timelines.")] = None,
     strict: Annotated[bool, opts.flag("--strict", help="Exit 1 if any file failed.")] = False,
-    backend: opts.BackendChoice = Backend.LOKY,
+    backend: opts.BackendChoice = opts.LOCAL_BACKEND,
     scheduler: opts.Scheduler = None,
     quiet: opts.Quiet = False,
 ) -> None:

@@ -16,7 +16,7 @@ from . import __version__
 from .choices import Backend
 from .console import call
 
-__all__ = ["flag", "run_options", "writable", "BackendChoice", "Version", "Jobs", "MaxDur", "ModelDir", "Out", "Quiet",
+__all__ = ["flag", "run_options", "writable", "LOCAL_BACKEND", "BackendChoice", "Version", "Jobs", "MaxDur", "ModelDir", "Out", "Quiet",
            "Scheduler", "Seed", "Store", "Stores"]
 
 
@@ -31,7 +31,9 @@ ModelDir = Annotated[Path, typer.Option(metavar="DIR", help="Model folder.")]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=0, help="Worker processes (0: all cores; small batches run in this process).")]
 Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress output.")]
 MaxDur = Annotated[float, typer.Option(metavar="SECONDS", min=0, help="Refuse longer files (0: no limit).")]
-BackendChoice = Annotated[Backend, typer.Option(help="Where per-file work runs.")]
+#: The local default: ``fork`` on Linux, else ``loky``.
+LOCAL_BACKEND = Backend.local()
+BackendChoice = Annotated[Backend, typer.Option(help="Where per-file work runs: workers forked from this process (Linux), fresh worker interpreters (loky), or a Dask cluster.")]
 Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler address (with --backend dask).")]
 Out = Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="File to write.")]
 Seed = Annotated[int, typer.Option(metavar="N", help="Random seed (split and model).")]

@@ -8,7 +8,7 @@ joined in memory, the SHA-256 of the result must equal the configuration's
 parses it, and CTranslate2 loads the files from memory: no temporary files, no
 downloads.
 
-Each process (a loky or Dask worker, or the parent with ``jobs=1``) loads the model
+Each process (a forked, loky or Dask worker, or the parent with ``jobs=1``) loads the model
 once per configuration and runs it on one thread, as the BLAS limit does for the
 other feature sets, so ``jobs`` workers use ``jobs`` cores.  ``ctranslate2`` is
 imported on the first load only: workers of the other feature sets never import it.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import os
 from importlib import metadata, resources
 from typing import Any
 
@@ -118,14 +119,38 @@ def check_installed(expected_sha256: str) -> None:
     check_weights(read_weights(), expected_sha256)
 
 
-@functools.lru_cache(maxsize=2)
+#: Models loaded by this process, by configuration.
+_MODELS: dict[FeatureConfig, Any] = {}
+#: Models a forked child inherited from its parent: their worker threads stayed in the parent, so
+#: they would wait forever for an answer.  The child loads its own; these are kept, never
+#: destroyed (their destructor would wait for those threads too), until the child exits.
+_INHERITED: list[Any] = []
+
+
+def _forget_parent_models() -> None:
+    _INHERITED.extend(_MODELS.values())
+    _MODELS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parent_models)
+
+
 def load_encoder(config: FeatureConfig) -> Any:
-    """The CTranslate2 Whisper model of ``config`` (CPU, one thread), loaded once per process.
+    """The CTranslate2 Whisper model of ``config`` (CPU, one thread), loaded once per process
+    (a process forked after loading it loads its own).
 
     Raises:
         ModelError: missing or altered weights, or a CPU that cannot run ``config.compute_type``.
         ConfigError: ``config`` names no encoder.
     """
+    model = _MODELS.get(config)
+    if model is None:
+        model = _MODELS[config] = _load(config)
+    return model
+
+
+def _load(config: FeatureConfig) -> Any:
     if config.encoder_sha256 is None or config.compute_type is None:
         raise ConfigError(f"feature set {config.name!r} names no encoder weights")
     files = read_weights()

@@ -332,7 +332,7 @@ def featurize(
         except KeyboardInterrupt:
             # Rows already received are whole: keep them, then stop the workers.
             flush()
-            stop_workers(results)
+            stop_workers(results, options.backend)
             summary.interrupted = True
             summary.seconds = time.perf_counter() - t0
             raise Interrupted("; ".join(summary.lines())) from None

@@ -151,6 +151,26 @@ def stamped(table: pa.Table, schema: pa.Schema, stamps: dict[str, Any]) -> pa.Ta
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+#: Lock descriptors this process holds.  A process forked from this one (a ``fork`` backend
+#: worker) closes its copies at once: a worker that outlived a killed writer must not keep
+#: the store locked (closing a copy does not release the writer's lock; only ``LOCK_UN`` or
+#: the last copy's close does).
+_HELD: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    for fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:  # pragma: no cover - closed already
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
 def take_lock(store: Path) -> int:
     """Take ``store``'s write lock (``STORE/.lock``, held by flock until the returned
     descriptor is closed or the process ends, even by SIGKILL), then remove what a writer
@@ -186,6 +206,7 @@ def take_lock(store: Path) -> int:
     except OSError as exc:  # a full disk: say so now, before any work
         release_lock(fd)
         raise StoreWriteError(store, f"cannot write the store: {os_problem(exc)}") from None
+    _HELD.add(fd)
     for tmp in store.glob("*/**/.part-*.parquet.tmp"):
         tmp.unlink(missing_ok=True)
     shutil.rmtree(store / COMPACT_DIR, ignore_errors=True)
@@ -194,6 +215,7 @@ def take_lock(store: Path) -> int:
 
 def release_lock(fd: int) -> None:
     """Release a lock taken by :func:`take_lock`."""
+    _HELD.discard(fd)
     fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
 

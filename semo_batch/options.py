@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from collections.abc import Callable
 
 from .audio import DEFAULT_MAX_DURATION
@@ -30,7 +31,8 @@ class RunOptions:
         jobs: worker processes; ``1`` (the default) works in this process, ``0`` uses
             every core, but only as many as the batch keeps busy (a handful of files
             runs in this process: :func:`semo_batch.parallel.worker_count`).
-        backend: :class:`~semo_batch.choices.Backend` (or its name).
+        backend: :class:`~semo_batch.choices.Backend` (or its name); default
+            :meth:`~semo_batch.choices.Backend.local` (``fork`` on Linux, else ``loky``).
         scheduler: with the Dask backend, a scheduler address (``tcp://host:8786``);
             ``None`` starts a local cluster.
         max_duration: refuse longer files (seconds); ``None``: no limit.
@@ -39,11 +41,11 @@ class RunOptions:
 
     Raises:
         ConfigError: a negative ``jobs``, a non-positive ``max_duration``, an unknown backend,
-            or a scheduler without the Dask backend.
+            ``fork`` off Linux, or a scheduler without the Dask backend.
     """
 
     jobs: int = 1
-    backend: Backend = Backend.LOKY
+    backend: Backend = dataclasses.field(default_factory=Backend.local)
     scheduler: str | None = None
     max_duration: float | None = DEFAULT_MAX_DURATION
     follow_symlinks: bool = False
@@ -59,6 +61,8 @@ class RunOptions:
             raise ConfigError(
                 f"max_duration must be a positive number of seconds, or None for no limit. Got {self.max_duration!r} instead."
             )
+        if self.backend is Backend.FORK and Backend.local() is not Backend.FORK:
+            raise ConfigError(f"the fork backend needs Linux; on {sys.platform} use backend='loky'")
         if self.scheduler is not None and self.backend is not Backend.DASK:
             raise ConfigError("a scheduler address needs the Dask backend (backend='dask')")
 

@@ -11,10 +11,12 @@ import pytest
 import soundfile as sf
 from conftest import CORPUS, CORPUS_BAD, make_corpus
 
+from semo_batch.choices import Backend
 from semo_batch.config import get_config
 from semo_batch.errors import AudioError, ConfigError
 from semo_batch.features import names
 from semo_batch.featurize import featurize
+from semo_batch.forkpool import FORK_AVAILABLE
 from semo_batch.options import RunOptions
 from semo_batch.store import META_COLUMNS, FeatureStore
 
@@ -34,6 +36,10 @@ def runs(tmp_path_factory):
         for fset in ("emo", "seed"):
             store = base / f"store{jobs}"
             out[jobs, fset] = featurize([corpus], store, feature_set=fset, options=RunOptions(jobs=jobs))
+    # jobs=2 above runs on the local default (fork on Linux); the other local backend too.
+    for fset in ("emo", "seed"):
+        out["loky", fset] = featurize([corpus], base / "store-loky", feature_set=fset,
+                                      options=RunOptions(jobs=2, backend=Backend.LOKY))
     return corpus, base, out
 
 
@@ -95,6 +101,16 @@ def test_jobs_1_and_2_give_bit_identical_rows(runs):
     for config in (EMO, SEED):
         a = _features(base / "store1", config).drop("written_at")
         b = _features(base / "store2", config).drop("written_at")
+        assert a.equals(b)
+
+
+def test_both_local_backends_give_bit_identical_rows(runs):
+    _, base, out = runs
+    assert RunOptions().backend is (Backend.FORK if FORK_AVAILABLE else Backend.LOKY)
+    for config in (EMO, SEED):
+        assert (out["loky", config.name].done, out["loky", config.name].failed) == (N_GOOD, 1)
+        a = _features(base / "store2", config).drop("written_at")
+        b = _features(base / "store-loky", config).drop("written_at")
         assert a.equals(b)
 
 

@@ -1,6 +1,6 @@
 """The whisper feature set: Whisper's front end against librosa, trimming and pooling with
 known answers, the real encoder's shapes, the weights' hash check, and featurize on
-loky workers and on a Dask cluster.
+forked and loky workers and on a Dask cluster.
 
 Tolerance of the numpy log-mel against a float64 librosa reference of Whisper's front
 end (measured: <= 2e-7 on noise, <= 1.3e-5 on a pure tone, where float32 rounding
@@ -268,6 +268,26 @@ def test_featurize_jobs_1_and_2_give_identical_rows(corpus, jobs1, tmp_path):
     assert a.equals(b)
     feats = a.select(names(WHISPER)).to_numpy()
     assert np.isfinite(feats).all() and feats.shape == (6, 1024)
+
+
+def test_workers_forked_after_this_process_loaded_the_encoder_load_their_own(corpus, jobs1, tmp_path):
+    """An inherited model's threads stayed in the parent: using it would wait forever.  Run in a
+    child process, so that a hang fails the test instead of stalling the suite."""
+    code = textwrap.dedent(
+        f"""
+        from semo_batch.config import get_config
+        from semo_batch.encoder import load_encoder
+        from semo_batch.featurize import featurize
+        from semo_batch.options import RunOptions
+        load_encoder(get_config("whisper"))  # this process holds a model, with its threads
+        s = featurize([{str(corpus)!r}], {str(tmp_path / "forked")!r}, feature_set="whisper",
+                      options=RunOptions(jobs=2, backend="fork"))
+        assert (s.done, s.failed) == (3, 0), s
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert _rows(tmp_path / "forked").equals(_rows(jobs1))
 
 
 def test_featurize_on_a_dask_cluster_gives_the_same_rows(corpus, jobs1, tmp_path):
