@@ -2,9 +2,10 @@
 
 On a shared machine wall time includes the time spent waiting for a core that
 someone else holds; CPU time does not, so files per CPU-second is the steadier
-figure when the load average is above the core count.  Worker processes
-(loky) outlive a round, so their CPU time is taken as the difference of their
-counters before and after it; a worker started during the round counts from 0.
+figure when the load average is above the core count.  Worker processes that
+outlive a round (loky's) count by the difference of their counters before and
+after it (one started during the round from 0); workers that end within it (the
+fork backend's) count once reaped, through this process's children's times.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Clock:
 
     def __enter__(self) -> Clock:  # noqa: PYI034 - never subclassed
         self._kids = children_cpu()
+        self._reaped = _reaped_cpu()
         self._cpu = time.process_time()
         self._t = time.perf_counter()
         return self
@@ -46,4 +48,12 @@ class Clock:
         own = time.process_time() - self._cpu
         after = children_cpu()
         kids = sum(max(0.0, t - self._kids.get(pid, 0.0)) for pid, t in after.items())
-        self.cpu = own + kids
+        # Reaped during the round: their whole lives, less what those alive at the start had used.
+        reaped = _reaped_cpu() - self._reaped - sum(t for pid, t in self._kids.items() if pid not in after)
+        self.cpu = own + kids + max(0.0, reaped)
+
+
+def _reaped_cpu() -> float:
+    """User + system CPU seconds of this process's children that have ended and been waited for."""
+    t = os.times()
+    return t.children_user + t.children_system
