@@ -1,7 +1,7 @@
 """Per-file work, run in parallel workers: path -> metadata + features, or a failure.
 
 This module is what a worker process imports; it stays light (numpy,
-soundfile, soxr, scipy.fft) so that workers start fast and never load
+soundfile, soxr, scipy's pocketfft binding) so that workers start fast and never load
 TensorFlow, polars or librosa.
 """
 

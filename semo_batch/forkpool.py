@@ -2,7 +2,7 @@
 
 A forked worker starts with this process's imported modules in place, so it begins its
 first file within milliseconds; a fresh interpreter (loky's workers) spends about 0.27
-CPU-s importing numpy, scipy.fft, soundfile and the feature code first, and loky adds a
+CPU-s importing numpy, soundfile and the feature code first, and loky adds a
 resource-tracker process (0.14 CPU-s).  On 2 cores that start-up was a sixth of featurizing
 1200 clips.  The workers are :mod:`multiprocessing` processes on the ``fork`` start method,
 each with a pipe of its own; this module adds what a batch needs around them: input order

@@ -136,8 +136,8 @@ def _local_map(fn: Callable[[T], R], items: Sequence[T], n_jobs: int, backend: B
     if backend is Backend.FORK:
         from .forkpool import ordered_map
 
-        # scipy.fft is what the signal code imports on first use: once here, not in every worker.
-        yield from ordered_map(fn, items, workers=n_jobs, chunk=chunk, in_flight=in_flight, preload=("scipy.fft",))
+        # numpy.fft is what the signal code imports on first use: once here, not in every worker.
+        yield from ordered_map(fn, items, workers=n_jobs, chunk=chunk, in_flight=in_flight, preload=("numpy.fft",))
         return
     import joblib
 

@@ -24,6 +24,7 @@ import functools
 
 import numpy as np
 
+from . import fft
 from .pitch_legacy import f0_legacy
 from .tuning import estimate_tuning
 
@@ -171,8 +172,6 @@ def _candidates(
         holds a peak, its path cost (``_NO_PEAK`` if none), log2 of its F0 (0 if none), and
         its interpolated height.
     """
-    import scipy.fft  # on first use: a batch's parent process never transforms a signal
-
     n = power.shape[0]
     u = _UPSAMPLE
     # Zero-padding the power spectrum to u times its length samples the autocorrelation
@@ -183,7 +182,7 @@ def _candidates(
     padded[:, : half + 1] = power
     padded[:, half] *= 0.5
     lo, hi = u * lag_min, u * lag_max  # fine lags searched
-    r = scipy.fft.dct(padded, type=1, axis=1, overwrite_x=True)
+    r = fft.dct1(padded, overwrite_x=True)
     r0 = r[:, :1]
     inv_r0 = np.divide(1.0, r0, out=np.zeros_like(r0), where=r0 > 0)
     inv_rw = (1.0 / _window_autocorrelation_fine(win_length, n_fft, u)[lo - 1 : hi + 2]).astype(r.dtype)
@@ -238,15 +237,13 @@ def _lag_range(*, sr: int, n_fft: int, win_length: int, f0_min: float, f0_max: f
 @functools.lru_cache(maxsize=16)
 def _window_autocorrelation_fine(win_length: int, n_fft: int, u: int) -> np.ndarray:
     """The Hann window's autocorrelation at 1/u-sample lags, 1 at lag 0, as the frames' is computed."""
-    import scipy.fft
-
     from .filters import hann_window
 
     w = hann_window(win_length=win_length, n_fft=n_fft).astype(np.float64)
     p = np.zeros(u * (n_fft // 2) + 1)
     p[: n_fft // 2 + 1] = np.abs(np.fft.rfft(w)) ** 2
     p[n_fft // 2] *= 0.5
-    r = scipy.fft.dct(p, type=1)
+    r = fft.dct1(p)
     r = r / r[0]
     r.setflags(write=False)
     return r

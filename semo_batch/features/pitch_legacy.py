@@ -8,6 +8,8 @@ import functools
 
 import numpy as np
 
+from . import fft
+
 __all__ = ["f0_legacy"]
 
 
@@ -39,8 +41,6 @@ def f0_legacy(
     that falls between two of them, so the sub-harmonic at twice the period often
     scores higher: octave-down errors on isolated frames.
     """
-    import scipy.fft  # on first use: a batch's parent process never transforms a signal
-
     lag_min = max(int(np.floor(sr / f0_max)), 2)
     lag_max = int(np.ceil(sr / f0_min))
     lag_max = min(lag_max, n_fft - win_length, win_length - 1)
@@ -49,7 +49,7 @@ def f0_legacy(
         return np.zeros(t), np.zeros(t)
     # The power spectrum is real and even, so its inverse FFT is a type-I DCT (up to a
     # scale that the normalisation by lag 0 removes); scipy's DCT is several times faster.
-    r = scipy.fft.dct(power, type=1, axis=1)[:, : lag_max + 2]
+    r = fft.dct1(power)[:, : lag_max + 2]
     r0 = r[:, :1]
     rw = _window_autocorrelation((win_length, n_fft))[: lag_max + 2].astype(r.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from ..config import FeatureConfig
+from . import fft
 from .filters import hann_window
 
 __all__ = ["Spectrum", "frame", "stft"]
@@ -71,14 +72,12 @@ def frame(y: np.ndarray, *, n_fft: int, hop_length: int, center: bool, pad_mode:
 
 def stft(y: np.ndarray, config: FeatureConfig) -> Spectrum:
     """The one STFT of a file: periodic Hann window of ``win_length`` inside ``n_fft``."""
-    import scipy.fft  # on first use: a batch's parent process never transforms a signal
-
     frames = frame(
         y, n_fft=config.n_fft, hop_length=config.hop_length, center=config.center, pad_mode=config.pad_mode
     )
     window = hann_window(win_length=config.win_length, n_fft=config.n_fft)
     # scipy's pocketfft keeps float32 single precision (numpy's is 3x slower here).
-    spec = scipy.fft.rfft(frames * window, axis=1, overwrite_x=True)
+    spec = fft.rfft(frames * window, overwrite_x=True)
     magnitude = np.abs(spec).astype(np.float32, copy=False)
     power = np.square(magnitude)
     np.maximum(power, _POWER_FLOOR, out=power)

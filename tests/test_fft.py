@@ -1,0 +1,72 @@
+"""semo_batch.features.fft: scipy's pocketfft without scipy.fft, the same numbers bit for bit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.fft
+
+from semo_batch.features import fft
+
+
+@pytest.fixture(params=["direct", "fallback"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test runs on the binding loaded by file and on the scipy.fft fallback."""
+    if request.param == "fallback":
+        monkeypatch.setattr(fft, "_BINDING", None)
+    return str(request.param)
+
+
+def test_direct_path_is_in_use() -> None:
+    # With the pinned scipy the binding must load; a silent fallback would cost every
+    # batch the 0.1 s of importing scipy.fft again.
+    assert fft.uses_pocketfft_directly()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7, 512), (3, 1025), (257,), (2, 3, 400)])
+def test_rfft_equals_scipy(path: str, dtype: type, shape: tuple[int, ...]) -> None:
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    got = fft.rfft(x.copy(), overwrite_x=True)
+    want = scipy.fft.rfft(x, axis=-1)
+    assert got.dtype == want.dtype == (np.complex64 if dtype == np.float32 else np.complex128)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(5, 1601), (2, 513), (65,)])
+def test_dct1_equals_scipy(path: str, dtype: type, shape: tuple[int, ...]) -> None:
+    x = np.random.default_rng(1).random(shape).astype(dtype)
+    want = scipy.fft.dct(x, type=1, axis=-1)
+    kept = x.copy()
+    got = fft.dct1(x)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(x, kept)  # not overwritten unless asked
+    np.testing.assert_array_equal(fft.dct1(x, overwrite_x=True), want)
+
+
+def test_dct1_known_answer(path: str) -> None:
+    # DCT-I of [1, 0, 0, 0] is all ones; of a constant c over N points, 2c(N-1) at 0, zero elsewhere.
+    np.testing.assert_array_equal(fft.dct1(np.array([1.0, 0, 0, 0])), np.ones(4))
+    np.testing.assert_allclose(fft.dct1(np.full(5, 3.0)), [24.0, 0, 0, 0, 0], atol=1e-12)
+
+
+def test_input_types_as_scipy(path: str) -> None:
+    ints = np.arange(16)
+    np.testing.assert_array_equal(fft.rfft(ints), scipy.fft.rfft(ints))
+    half = np.linspace(0, 1, 16, dtype=np.float16)
+    assert fft.rfft(half).dtype == scipy.fft.rfft(half).dtype == np.complex64
+    swapped = np.arange(16.0).astype(">f8")
+    np.testing.assert_array_equal(fft.dct1(swapped), scipy.fft.dct(swapped, type=1))
+    with pytest.raises(TypeError):
+        fft.rfft(np.ones(8, dtype=np.complex128))
+
+
+def test_importing_the_features_loads_no_scipy_fft() -> None:
+    # What the fast path is for: a batch's parent imports the feature code, not scipy.fft.
+    code = "import sys, semo_batch.features; print('scipy.fft' in sys.modules, 'scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
