@@ -48,6 +48,7 @@ from .layout import (
     newest_rows,
     release_lock,
     row_counts,
+    row_table,
     stamped,
     take_lock,
     write_chunk,
@@ -57,7 +58,8 @@ from .store_summary import DatasetSummary, StoreSummary
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["FeatureStore", "StoreSummary", "DatasetSummary", "META_COLUMNS", "ROW_COLUMNS", "FAILURE_COLUMNS"]
+__all__ = ["FeatureStore", "StoreSummary", "DatasetSummary", "META_COLUMNS", "ROW_COLUMNS", "FAILURE_COLUMNS",
+           "row_table"]
 
 
 def _now() -> _dt.datetime:

@@ -18,8 +18,9 @@ from semo_batch.config import get_config
 from semo_batch.errors import StoreError, StoreLockedError
 from semo_batch.features import names
 from semo_batch.featurize import featurize
+from semo_batch.layout import META_SCHEMA
 from semo_batch.options import RunOptions
-from semo_batch.store import FAILURE_COLUMNS, META_COLUMNS, ROW_COLUMNS, FeatureStore
+from semo_batch.store import FAILURE_COLUMNS, META_COLUMNS, ROW_COLUMNS, FeatureStore, row_table
 
 EMO = get_config("emo")
 SEED = get_config("seed")
@@ -218,6 +219,35 @@ def test_rows_missing_a_column_are_refused_in_one_line(tmp_path):
         fs.write_rows(_rows([("/data/a.wav", 1, 1.0)], n).drop_columns(["mel_005"]), SEED, n)
     assert "\n" not in str(e.value)
     assert not fs.dataset_dir(SEED).exists()
+
+
+def _row_values(**given):
+    values = {c: [None, None] for c in ROW_COLUMNS}
+    values.update(path=["/a.wav", "/b.wav"], size=[10, 20], mtime_ns=[1, 2], sample_rate=[48000, 16000],
+                  channels=[1, 2], duration=[1.5, 2.0], repetition=[1, 2], actor=[7, 24], augment=[1.0, 0.9])
+    values.update(given)
+    return values
+
+
+def test_row_table_builds_columns_in_the_store_types():
+    t = row_table(_row_values())
+    assert t.schema == pa.schema([META_SCHEMA.field(c) for c in ROW_COLUMNS])
+    assert t.column("actor").to_pylist() == [7, 24]
+    assert t.column("augment").to_pylist() == [1.0, np.float32(0.9)]
+    assert t.column("emotion").null_count == 2
+    empty = row_table({c: [] for c in ROW_COLUMNS})
+    assert empty.num_rows == 0 and empty.schema == t.schema
+
+
+def test_row_table_values_that_do_not_fit_are_refused_when_written(tmp_path):
+    # An actor number past int16 keeps its own type in row_table; the store names the problem.
+    t = row_table(_row_values(actor=[7, 70000]))
+    assert t.column("actor").type == pa.int64()
+    n = names(SEED)
+    features = pa.table({c: pa.array([0.0, 0.0], pa.float32()) for c in n})
+    rows = pa.Table.from_arrays([*t.columns, *features.columns], names=[*t.column_names, *n])
+    with pytest.raises(StoreError, match="do not fit the store's layout"):
+        FeatureStore(tmp_path / "s").write_rows(rows, SEED, n)
 
 
 def test_a_damaged_chunk_is_set_aside_with_a_one_line_warning(tmp_path):
