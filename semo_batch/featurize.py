@@ -159,11 +159,13 @@ def rows_table(
     table = row_table(cols)
     matrix = (np.stack([v for _, _, _, v in rows]).astype(np.float32, copy=False) if rows
               else np.zeros((0, len(feature_names)), np.float32))
-    # One table from column arrays (contiguous rows of the transposed matrix): 40 ms -> 4 ms
-    # per 256-row chunk against appending 658 columns one by one; the same table.
+    # One table from column arrays (contiguous rows of the transposed matrix, wrapped without
+    # a copy): 40 ms -> 1 ms per 256-row chunk against appending 658 columns one by one, and
+    # unlike pa.array(ndarray) it does not import numpy.ma (10 ms); the same table.
     columns = np.ascontiguousarray(matrix.T)
-    return pa.Table.from_arrays([*table.columns, *(pa.array(c) for c in columns)],
-                                names=[*table.column_names, *feature_names])
+    return pa.Table.from_arrays(
+        [*table.columns, *(pa.Array.from_buffers(pa.float32(), c.size, [None, pa.py_buffer(c)]) for c in columns)],
+        names=[*table.column_names, *feature_names])
 
 
 def _plan(files: Sequence[AudioFile], wanted: Sequence[tuple[float, str]], have: Container[Key]

@@ -136,8 +136,10 @@ def _local_map(fn: Callable[[T], R], items: Sequence[T], n_jobs: int, backend: B
     if backend is Backend.FORK:
         from .forkpool import ordered_map
 
-        # numpy.fft is what the signal code imports on first use: once here, not in every worker.
-        yield from ordered_map(fn, items, workers=n_jobs, chunk=chunk, in_flight=in_flight, preload=("numpy.fft",))
+        # What a worker imports on first use (numpy.fft for the signal code, threadpoolctl to
+        # keep it to one thread): once here, not in every worker.
+        yield from ordered_map(fn, items, workers=n_jobs, chunk=chunk, in_flight=in_flight,
+                               preload=("numpy.fft", "threadpoolctl"))
         return
     import joblib
 
