@@ -70,10 +70,12 @@ def one_run(tree: str, feature_set: str, jobs: int) -> dict:
         t0 = time.time()
         r = subprocess.run([sys.executable, "-c", _PROBE, "featurize", tree, "--feature-set", feature_set,
                             "--jobs", str(jobs), "--store", os.path.join(store, "s"), "--quiet"],
-                           capture_output=True, text=True, check=True)
+                           capture_output=True, text=True)
         end = time.time()
     finally:
         shutil.rmtree(store, ignore_errors=True)
+    if r.returncode != 0:
+        raise SystemExit(f"semo-batch featurize failed (exit code {r.returncode}):\n{r.stderr[-2000:]}")
     line = next(x for x in r.stderr.splitlines() if x.startswith("MARKS "))
     marks = json.loads(line[len("MARKS "):])
     marks["launched"], marks["exited"] = t0, end
