@@ -77,11 +77,16 @@ def test_no_items_start_no_worker() -> None:
 
 
 def test_items_run_in_other_processes_with_one_thread_and_ctrl_c_ignored() -> None:
-    pids = set(ordered_map(_pid, range(8), workers=2))
-    assert os.getpid() not in pids and 1 <= len(pids) <= 2
-    for ignores_ctrl_c, omp, blas_threads in ordered_map(_worker_state, range(2), workers=2):
-        assert ignores_ctrl_c and omp == "1" and blas_threads == 1
-    assert signal.getsignal(signal.SIGINT) != signal.SIG_IGN  # this process untouched
+    # Ctrl-C handled here as in an interactive run (a background job starts with it ignored).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        pids = set(ordered_map(_pid, range(8), workers=2))
+        assert os.getpid() not in pids and 1 <= len(pids) <= 2
+        for ignores_ctrl_c, omp, blas_threads in ordered_map(_worker_state, range(2), workers=2):
+            assert ignores_ctrl_c and omp == "1" and blas_threads == 1
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # this process untouched
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def _stall_on_zero(x: int) -> int:
