@@ -5,8 +5,9 @@ array_api_compat and through it numpy.f2py), paid once per batch before its work
 fork. What the features call is scipy's compiled pocketfft binding, which loads in
 under 10 ms on its own; so this module loads that binding by file and calls it with
 the arguments scipy.fft would pass, which gives the same numbers bit for bit (a test
-compares them). Where the binding is not where scipy 1.10-1.17 keep it, or does not
-take those arguments, the functions fall back to scipy.fft itself.
+compares them). Where the binding is not where scipy keeps it (``scipy/fft/_pocketfft``),
+or does not take the arguments scipy 1.17's scipy.fft passes (a probe call on load), the
+functions fall back to scipy.fft itself.
 """
 
 from __future__ import annotations
