@@ -283,28 +283,35 @@ def _best_path(local: np.ndarray, log_f0: np.ndarray, tied: np.ndarray, jump_cos
     jumps *= live.T[1:, :, None, None]
     n_runs = starts.size
     # The loop runs once per frame of the longest run, on arrays of a few hundred numbers,
-    # so it is written for numpy's per-call overhead: ufuncs called directly, and each
-    # step's minimum read at its argmin (np.take) rather than found again by a reduction,
-    # a third of the step's time (the same number: the minimum is one of the sums).
+    # so it is written for numpy's per-call overhead: ufuncs and array methods called
+    # directly (np.take's Python wrapper cost more than its work), views made once, and
+    # each step's minimum read at its argmin rather than found again by a reduction, a
+    # third of the step's time (the same number: the minimum is one of the sums).
     back = np.empty((longest, n_runs, k), dtype=np.intp)  # back[s]: contiguous
     cost = cost_l[0].copy()
     trans = np.empty((n_runs, k, k))
     flat_trans, flat_cost = trans.reshape(-1), cost.reshape(-1)
     row_start = np.arange(0, n_runs * k * k, k)  # of each (run, to) row in flat_trans
     at = np.empty(n_runs * k, dtype=np.intp)
-    add, take = np.add, np.take
+    add, take = np.add, flat_trans.take
+    back_flat = back.reshape(longest, n_runs * k)
     for s in range(1, longest):
         add(cost[:, None, :], jumps[s - 1], out=trans)  # (runs, k to, k from)
         trans.argmin(axis=2, out=back[s])
-        add(row_start, back[s].reshape(-1), out=at)
-        take(flat_trans, at, out=flat_cost)
+        add(row_start, back_flat[s], out=at)
+        take(at, out=flat_cost)
         cost += cost_l[s]
+    # Back pointers as flat indices into a step's (run, candidate) row, so that the walk
+    # back is one take a step.
     run_start = np.arange(0, n_runs * k, k)
-    picks = np.empty((n_runs, longest), dtype=np.intp)
-    pick = np.argmin(cost, axis=1)
+    back_flat[1:] += np.repeat(run_start, k)  # (step 0 has none)
+    picks = np.empty((longest, n_runs), dtype=np.intp)
+    pick = run_start + np.argmin(cost, axis=1)
     for s in range(longest - 1, 0, -1):
-        picks[:, s] = pick
-        pick = take(back[s].reshape(-1), run_start + pick)
-    picks[:, 0] = pick
+        picks[s] = pick
+        pick = back_flat[s].take(pick)
+    picks[0] = pick
+    picks -= run_start
+    picks = picks.T  # (runs, longest)
     choice[frames[live]] = picks[live]
     return choice
