@@ -19,6 +19,7 @@ from semo_batch.features import extract, names
 from semo_batch.features.emo import emo_descriptors, emo_features, emo_names
 from semo_batch.features.functionals import (
     STATS,
+    mean,
     median,
     percentile,
     power_to_db,
@@ -428,6 +429,23 @@ def test_percentile_and_median_are_numpys_bit_for_bit(dtype, shape, rng):
             got, want = median(x), np.median(x)
             assert type(got) is type(want)
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.bool_, np.float16])
+@pytest.mark.parametrize("shape", [(1,), (7,), (129,), (358,), (9, 1), (358, 20), (20, 358), (3, 4, 5)])
+def test_mean_is_numpys_bit_for_bit(dtype, shape, rng):
+    x = (rng.standard_normal(shape) * 30 - 40).astype(dtype)
+    for axis in (None, *range(x.ndim)):
+        for keepdims in (False, True):
+            got, want = mean(x, axis, keepdims=keepdims), x.mean(axis, keepdims=keepdims)
+            assert type(got) is type(want) and got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+    # Strided views (a column, every other row) as the descriptors pass them.
+    if x.ndim == 2:
+        for view in (x[:, 0], x[::2], x.T):
+            np.testing.assert_array_equal(mean(view, 0), view.mean(0))
+    with pytest.warns(RuntimeWarning):
+        assert np.isnan(mean(np.zeros(0, dtype=np.float32)))
 
 
 @pytest.mark.parametrize("t", [0, 1, 2, 7, 8, 9, 128, 129, 358])

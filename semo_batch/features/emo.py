@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import FeatureConfig
 from .filters import dct_matrix, fft_frequencies, mel_filterbank
-from .functionals import median, percentile, power_to_db, summarize, summarize_series
+from .functionals import mean, median, percentile, power_to_db, summarize, summarize_series
 from .pitch import f0_autocorrelation
 from .spectrum import Spectrum, stft
 
@@ -91,7 +91,7 @@ def _descriptors(
     t = p.shape[0]
     lpad = (n_fft - config.win_length) // 2
     core = spec.frames[:, lpad : lpad + config.win_length]
-    energy_db = power_to_db(np.mean(np.square(core, dtype=np.float32), axis=1))
+    energy_db = power_to_db(mean(np.square(core, dtype=np.float32), 1))
     loud = percentile(energy_db, 99) if energy_db.size else 0.0
     active = energy_db > loud - ACTIVE_RANGE_DB
     rows = _summarized(active) if summarized_only else np.ones(t, dtype=bool)
@@ -120,10 +120,10 @@ def _descriptors(
     bandwidth = np.sqrt(np.maximum((p @ freqs_sq) / total - np.square(centroid), 0.0))
     total_rows = total if everywhere else total[rows]
     rolloff = on_rows(freqs[np.minimum(_first_reaching(p_rows, 0.85 * total_rows), freqs.size - 1)])
-    flatness = on_rows(np.exp(np.mean(np.log(p_rows), axis=1)) / np.mean(p_rows, axis=1))
+    flatness = on_rows(np.exp(mean(np.log(p_rows), 1)) / mean(p_rows, 1))
     flux = np.zeros(t, dtype=np.float32)
     if t > 1:
-        flux[1:] = np.sqrt(np.mean(np.square(np.diff(logmel, axis=0)), axis=1))
+        flux[1:] = np.sqrt(mean(np.square(np.diff(logmel, axis=0)), 1))
 
     bands = _contrast_bands(sr, n_fft)
     peaks = np.empty((p_rows.shape[0], len(bands)), dtype=np.float32)
@@ -131,8 +131,8 @@ def _descriptors(
     for b, (lo, hi, q) in enumerate(bands):
         band = np.sort(p_rows[:, lo:hi], axis=1)
         # The mean of one value is that value: no reduction for the narrow bands.
-        peaks[:, b] = band[:, -1] if q == 1 else band[:, -q:].mean(axis=1)
-        valleys[:, b] = band[:, 0] if q == 1 else band[:, :q].mean(axis=1)
+        peaks[:, b] = band[:, -1] if q == 1 else mean(band[:, -q:], 1)
+        valleys[:, b] = band[:, 0] if q == 1 else mean(band[:, :q], 1)
     contrast = on_rows(power_to_db(peaks) - power_to_db(valleys))
 
     f0, strength = f0_autocorrelation(
@@ -257,13 +257,13 @@ def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: boo
 
     # Loudness and its dynamics.
     out.stats("energy", e_a, _FULL)
-    out.scalar("active_fraction", float(active.mean()) if active.size else 0.0)
+    out.scalar("active_fraction", float(mean(active)) if active.size else 0.0)
     out.stats("energy_delta_abs", np.abs(np.gradient(e))[a] if e.size > 1 else e_a * 0, ("mean", "std"))
     out.scalar("energy_range_5_95", float(np.subtract(*percentile(e_a, [95, 5]))) if any_a else 0.0)
 
     # Spectral envelope: absolute, and relative to each frame's mean level (gain-invariant).
     out.stats("logmel", logmel[a], _ENVELOPE)
-    out.stats("logmel_rel", (logmel - logmel.mean(axis=1, keepdims=True))[a], ("mean", "std"))
+    out.stats("logmel_rel", (logmel - mean(logmel, 1, keepdims=True))[a], ("mean", "std"))
     out.stats("mfcc", mfcc[a], _ENVELOPE)
     dm = np.gradient(mfcc, axis=0) if len(mfcc) > 1 else mfcc * 0
     out.stats("dmfcc", dm[a], ("std",))
@@ -283,19 +283,19 @@ def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: boo
     out.stats("f0", st_voiced if any_voiced else np.zeros(0), _FULL)
     both = voiced[1:] & voiced[:-1]
     dst = np.diff(st)[both] if both.any() else np.zeros(0)
-    out.scalar("f0_delta_abs_mean", float(np.abs(dst).mean()) if dst.size else 0.0)
+    out.scalar("f0_delta_abs_mean", float(mean(np.abs(dst))) if dst.size else 0.0)
     out.stats("f0_delta", dst, ("std", "p10", "p90"))
 
     # Voicing, periodicity and rhythm.
     n_active = max(int(a.sum()), 1)
     out.scalar("voiced_fraction", voiced.sum() / n_active)
     out.stats("strength", d["strength"][a], ("mean", "std", "p90"))
-    out.scalar("voicing_strength_mean", float(d["strength"][voiced].mean()) if any_voiced else 0.0)
-    gap = e[voiced].mean() - e[unvoiced].mean() if any_voiced and any_unvoiced else 0.0
+    out.scalar("voicing_strength_mean", float(mean(d["strength"][voiced])) if any_voiced else 0.0)
+    gap = mean(e[voiced]) - mean(e[unvoiced]) if any_voiced and any_unvoiced else 0.0
     out.scalar("voiced_energy_gap", float(gap))
     segs = _segments(voiced)
     out.scalar("voiced_segment_rate", segs.size / (n_active / fr))
-    out.scalar("voiced_segment_mean_s", float(segs.mean() / fr) if segs.size else 0.0)
+    out.scalar("voiced_segment_mean_s", float(mean(segs) / fr) if segs.size else 0.0)
 
     # Contour: the active span cut into quarters, each with its level (re the loudest),
     # pitch (re the file's median), voicing and mean MFCCs.
@@ -306,10 +306,10 @@ def _collect(d: dict[str, np.ndarray], config: FeatureConfig, *, with_names: boo
     for q, (lo, hi) in enumerate(zip(edges[:-1].tolist(), edges[1:].tolist())):
         aa, vv = a[lo:hi], voiced[lo:hi]  # the quarter's active and voiced frames
         n_aa, n_vv = int(aa.sum()), int(vv.sum())
-        out.scalar(f"q{q}_energy", float(e[lo:hi][aa].mean() - loud) if n_aa else -ACTIVE_RANGE_DB)
-        out.scalar(f"q{q}_f0", float(st[lo:hi][vv].mean() - med) if n_vv else 0.0)
+        out.scalar(f"q{q}_energy", float(mean(e[lo:hi][aa]) - loud) if n_aa else -ACTIVE_RANGE_DB)
+        out.scalar(f"q{q}_f0", float(mean(st[lo:hi][vv]) - med) if n_vv else 0.0)
         out.scalar(f"q{q}_voiced", n_vv / max(n_aa, 1))
-        out.vector(f"q{q}_mfcc", mfcc[lo:hi][aa].mean(axis=0) if n_aa else np.zeros(mfcc.shape[1]))
+        out.vector(f"q{q}_mfcc", mean(mfcc[lo:hi][aa], 0) if n_aa else np.zeros(mfcc.shape[1]))
     return out
 
 

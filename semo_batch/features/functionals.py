@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 
-__all__ = ["STATS", "summarize", "summarize_series", "power_to_db", "percentile", "median"]
+__all__ = ["STATS", "summarize", "summarize_series", "power_to_db", "mean", "percentile", "median"]
 
 #: Every statistic :func:`summarize` knows, by name.
 STATS = ("mean", "std", "p10", "p50", "p90", "range", "slope")
@@ -18,6 +19,24 @@ def power_to_db(power: np.ndarray, *, amin: float = 1e-10, top_db: float | None 
     if top_db is not None and db.size:
         np.maximum(db, db.max() - top_db, out=db)
     return db
+
+
+def mean(x: np.ndarray, axis: int | None = None, *, keepdims: bool = False) -> Any:
+    """``x.mean(axis, keepdims=keepdims)``, bit for bit, for a float, integer or boolean array,
+    without numpy's Python-level work around the sum (half the time of a small mean; emo
+    takes about 30 a file).
+
+    The same steps as numpy's ``_methods._mean``: integers and booleans summed in float64,
+    the sum divided by the count as a ``np.intp``.  Empty input and float16 go to numpy
+    itself (its warning, its rules).  The tests compare both on random data.
+    """
+    n = x.size if axis is None else x.shape[axis]
+    if n == 0 or x.dtype == np.float16:
+        return x.mean(axis, keepdims=keepdims)
+    total = np.add.reduce(x, axis=axis, dtype=np.float64 if x.dtype.kind in "biu" else None, keepdims=keepdims)
+    if isinstance(total, np.ndarray):
+        return np.true_divide(total, np.intp(n), out=total, casting="unsafe")
+    return total.dtype.type(total / np.intp(n))
 
 
 def percentile(x: np.ndarray, q: int | list[int]) -> np.ndarray:
@@ -62,7 +81,7 @@ def median(x: np.ndarray) -> np.ndarray:
     if x.size == 0 or np.isnan(x).any():
         return np.median(x)
     mid = np.sort(x)[(x.size - 1) // 2 : x.size // 2 + 1]
-    return np.mean(mid)
+    return mean(mid)
 
 
 _PERCENTILES = {"p10": (10,), "p50": (50,), "p90": (90,), "range": (10, 90)}
