@@ -33,7 +33,8 @@ def mean(x: np.ndarray, axis: int | None = None, *, keepdims: bool = False) -> A
     n = x.size if axis is None else x.shape[axis]
     if n == 0 or x.dtype == np.float16:
         return x.mean(axis, keepdims=keepdims)
-    total = np.add.reduce(x, axis=axis, dtype=np.float64 if x.dtype.kind in "biu" else None, keepdims=keepdims)
+    dtype = np.float64 if x.dtype.kind in "biu" else None
+    total = np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)  # type: ignore[call-overload]
     if isinstance(total, np.ndarray):
         return np.true_divide(total, np.intp(n), out=total, casting="unsafe")
     return total.dtype.type(total / np.intp(n))
