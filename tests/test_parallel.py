@@ -56,3 +56,32 @@ def test_a_few_long_recordings_get_every_core_and_a_few_clips_stay_here(tmp_path
                                  RunOptions(jobs=0, max_duration=None)))
     assert sizes == [2, 900]  # two clips; an hour counts as 900 clips of 4 s
     assert worker_count(900, 0, get_config("emo+whisper")) == 8
+
+
+def test_forked_workers_find_what_their_work_imports_on_first_use_already_imported(tmp_path, monkeypatch) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from semo_batch import forkpool
+    from semo_batch.choices import Backend
+    from semo_batch.discover import discover
+    from semo_batch.options import RunOptions
+    from semo_batch.segment import SegmentParams
+
+    if not forkpool.FORK_AVAILABLE:
+        pytest.skip("the fork backend needs Linux")
+    preloads = []
+
+    def record(fn, items, *, preload=(), **kw):
+        preloads.append(tuple(preload))
+        return iter(())
+
+    monkeypatch.setattr(forkpool, "ordered_map", record)
+    for name in ("a.wav", "b.wav"):
+        sf.write(tmp_path / name, np.zeros(1600, np.float32), 16000)
+    files, options = discover([tmp_path]), RunOptions(jobs=2, backend=Backend.FORK)
+    list(parallel.map_files(files, get_config("emo"), options))
+    list(parallel.map_recordings(files, get_config("emo"), SegmentParams(), options))
+    clips, recordings = preloads
+    assert {"numpy.fft", "threadpoolctl"} <= set(clips) and "scipy.fft" not in clips  # clips: no scipy.fft
+    assert "scipy.fft" in recordings  # the voice detector's transforms
