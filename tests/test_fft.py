@@ -70,3 +70,18 @@ def test_importing_the_features_loads_no_scipy_fft() -> None:
     code = "import sys, semo_batch.features; print('scipy.fft' in sys.modules, 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("first", ["features", "scipy"])
+def test_the_binding_and_scipy_fft_live_side_by_side_in_either_order(first: str) -> None:
+    # Each loads the extension under its own name; neither may break the other.
+    imports = ["import semo_batch.features.fft as f", "import scipy.fft, scipy.signal"]
+    code = "\n".join([*(imports if first == "features" else imports[::-1]),
+                      "import numpy as np",
+                      "x = np.random.default_rng(0).standard_normal((4, 512)).astype(np.float32)",
+                      "assert f.uses_pocketfft_directly()",
+                      "assert np.array_equal(f.rfft(x), scipy.fft.rfft(x, axis=-1))",
+                      "assert np.array_equal(f.dct1(x), scipy.fft.dct(x, type=1, axis=-1))",
+                      "print(scipy.signal.fftconvolve(np.ones(4), np.ones(3)).sum())"])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["12.0"]
