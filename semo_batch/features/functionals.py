@@ -116,13 +116,12 @@ def summarize(x: np.ndarray, stats: tuple[str, ...], *, frame_rate: float) -> np
     qs = _percentiles_of(stats)
     pct = dict(zip(qs, percentile(x, list(qs)))) if qs else {}
     # numpy's mean and std (_methods._mean, _var), their reductions shared: one sum per column.
-    mean = np.add.reduce(x, axis=0, keepdims=True)
-    mean /= t
+    mu = mean(x, 0, keepdims=True)
     for i, s in enumerate(stats):
         if s == "mean":
-            out[:, i] = mean[0]
+            out[:, i] = mu[0]
         elif s == "std":
-            dev = x - mean
+            dev = x - mu
             np.square(dev, out=dev)
             var = np.add.reduce(dev, axis=0)
             var /= t
@@ -134,7 +133,7 @@ def summarize(x: np.ndarray, stats: tuple[str, ...], *, frame_rate: float) -> np
         elif s == "slope":
             if t > 1:
                 tt = (np.arange(t) - (t - 1) / 2.0) / frame_rate
-                out[:, i] = tt @ (x - mean[0]) / (tt @ tt)
+                out[:, i] = tt @ (x - mu[0]) / (tt @ tt)
         else:  # pragma: no cover - guarded by the callers' constant tuples
             raise ValueError(f"unknown statistic {s!r}; known: {STATS}")
     return out
@@ -159,13 +158,12 @@ def summarize_series(xs: np.ndarray, stats: tuple[str, ...], *, frame_rate: floa
         return out
     qs = _percentiles_of(stats)
     pct = dict(zip(qs, percentile(x.T, list(qs)))) if qs else {}
-    mean = np.add.reduce(x, axis=1, keepdims=True)
-    mean /= t
+    mu = mean(x, 1, keepdims=True)
     for i, s in enumerate(stats):
         if s == "mean":
-            out[:, i] = mean[:, 0]
+            out[:, i] = mu[:, 0]
         elif s == "std":
-            dev = x - mean
+            dev = x - mu
             np.square(dev, out=dev)
             var = np.add.reduce(dev, axis=1)
             var /= t
@@ -177,7 +175,7 @@ def summarize_series(xs: np.ndarray, stats: tuple[str, ...], *, frame_rate: floa
         elif s == "slope":
             if t > 1:
                 tt = (np.arange(t) - (t - 1) / 2.0) / frame_rate
-                out[:, i] = [tt @ (row - m) / (tt @ tt) for row, m in zip(x, mean[:, 0])]
+                out[:, i] = [tt @ (row - m) / (tt @ tt) for row, m in zip(x, mu[:, 0])]
         else:  # pragma: no cover - guarded by the callers' constant tuples
             raise ValueError(f"unknown statistic {s!r}; known: {STATS}")
     return out
