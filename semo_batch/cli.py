@@ -58,6 +58,9 @@ def featurize(
       semo-batch featurize /data/ravdess --augment 0.9,1.1 --feature-set whisper
       semo-batch featurize clips/ --labels labels.csv --store my-store
     """
+    from .forkpool import single_blas_thread
+
+    single_blas_thread()  # before numpy's import
     from .featurize import featurize as _featurize
     from .featurize import parse_factors
     limit = max_duration if max_duration is not None else 0.0 if segment not in (None, "none") else 600.0

@@ -181,3 +181,41 @@ def test_fork_is_the_local_default_where_it_is_safe(monkeypatch: pytest.MonkeyPa
     assert RunOptions().backend is Backend.LOKY
     with pytest.raises(ConfigError, match="fork backend needs Linux"):
         RunOptions(backend="fork")
+
+
+_BLAS_PROBE = (
+    "import os, sys\n"
+    "from semo_batch.forkpool import single_blas_thread\n"
+    "{before}"
+    "single_blas_thread()\n"
+    "import numpy\n"
+    "from threadpoolctl import threadpool_info\n"
+    "print(os.environ.get('OPENBLAS_NUM_THREADS'),"
+    " max(lib['num_threads'] for lib in threadpool_info() if lib['internal_api'] == 'openblas'))\n"
+)
+
+
+def _blas_threads(before: str = "", **env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    return subprocess.run([sys.executable, "-c", _BLAS_PROBE.format(before=before)], env={**clean, **env},
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_batch_parent_starts_numpy_with_one_blas_thread() -> None:
+    assert _blas_threads() == "1 1"
+    assert _blas_threads(OPENBLAS_NUM_THREADS="2") == "2 2"  # the user's choice stays
+    # Too late once numpy is loaded: nothing is changed then.
+    assert _blas_threads(before="import numpy\n", OPENBLAS_NUM_THREADS="2") == "2 2"
+    assert _blas_threads(before="import numpy\n").startswith("None ")
+
+
+def test_the_featurize_command_loads_numpy_with_one_blas_thread(tmp_path: Path) -> None:
+    code = ("import os\nfrom semo_batch.cli import app\n"
+            f"try:\n    app(['featurize', {str(tmp_path)!r}, '--store', {str(tmp_path / 's')!r}, '--quiet'])\n"
+            "except SystemExit:\n    pass\n"
+            "from threadpoolctl import threadpool_info\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'),"
+            " max(lib['num_threads'] for lib in threadpool_info() if lib['internal_api'] == 'openblas'))\n")
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1 1", out.stderr
