@@ -7,17 +7,41 @@ one name and no ``[default: no-...]`` noise.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.core import Context, Parameter
+from typer._click.types import ParamType
 
 from . import __version__
 from .choices import Backend
 from .console import call
 
-__all__ = ["flag", "run_options", "writable", "LOCAL_BACKEND", "BackendChoice", "Version", "Jobs", "MaxDur", "ModelDir", "Out", "Quiet",
+__all__ = ["Number", "flag", "run_options", "writable", "LOCAL_BACKEND", "BackendChoice", "Version", "Jobs", "MaxDur", "ModelDir", "Out", "Quiet",
            "Scheduler", "Seed", "Store", "Stores"]
+
+
+class Number(ParamType):
+    """A number option (``int``: a whole number), with its errors in our words:
+    ``'abc' is not a whole number``, ``'-3' is below 0``."""
+
+    def __init__(self, kind: type[int] | type[float], minimum: int | None = None) -> None:
+        self.kind, self.minimum = kind, minimum
+        self.name = "integer" if kind is int else "float"
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> int | float:
+        what = "a whole number" if self.kind is int else "a number"
+        try:
+            number = value if isinstance(value, self.kind) else self.kind(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not {what}", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not {what}", param, ctx)
+        if self.minimum is not None and number < self.minimum:
+            self.fail(f"{value!r} is below {self.minimum}", param, ctx)
+        return number
 
 
 def flag(*names: str, help: str) -> Any:
@@ -28,15 +52,15 @@ def flag(*names: str, help: str) -> Any:
 Store = Annotated[Path, typer.Option(metavar="DIR", help="Feature store folder.")]
 Stores = Annotated[list[Path], typer.Option("--store", metavar="DIR", help="Feature store folder; repeat it for several corpora.")]
 ModelDir = Annotated[Path, typer.Option(metavar="DIR", help="Model folder.")]
-Jobs = Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=0, help="Worker processes (0: all cores; small batches run in this process).")]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", metavar="N", click_type=Number(int, 0), help="Worker processes (0: all cores; small batches run in this process).")]
 Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress output.")]
-MaxDur = Annotated[float, typer.Option(metavar="SECONDS", min=0, help="Refuse longer files (0: no limit).")]
+MaxDur = Annotated[float, typer.Option(metavar="SECONDS", click_type=Number(float, 0), help="Refuse longer files (0: no limit).")]
 #: The local default: ``fork`` on Linux, else ``loky``.
 LOCAL_BACKEND = Backend.local()
 BackendChoice = Annotated[Backend, typer.Option(help="Where per-file work runs: workers forked from this process (Linux), fresh worker interpreters (loky), or a Dask cluster.")]
 Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler address (with --backend dask).")]
 Out = Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="File to write.")]
-Seed = Annotated[int, typer.Option(metavar="N", help="Random seed (split and model).")]
+Seed = Annotated[int, typer.Option(metavar="N", click_type=Number(int), help="Random seed (split and model).")]
 
 
 def _print_version(value: bool) -> None:

@@ -108,18 +108,6 @@ def call(fn: Callable[..., T], *args: Any, input_errors: tuple[type[BaseExceptio
 
 
 # -- usage errors --------------------------------------------------------------------------------
-_PYDANTIC_WORDS = {
-    "int_parsing": "is not a whole number",
-    "int_from_float": "is not a whole number",
-    "float_parsing": "is not a number",
-    "bool_parsing": "is not true or false",
-    "greater_than_equal": "is below {ge}",
-    "greater_than": "must be above {gt}",
-    "less_than_equal": "is above {le}",
-    "less_than": "must be below {lt}",
-}
-
-
 def _option_name(exc: click_errors.ClickException) -> str:
     param = getattr(exc, "param", None)
     if param is None:
@@ -132,18 +120,11 @@ def _option_name(exc: click_errors.ClickException) -> str:
 
 
 def usage_message(exc: click_errors.ClickException) -> str:
-    """One line for a usage error, in our words rather than click's or pydantic's."""
+    """One line for a usage error, in our words rather than click's (numbers say theirs through
+    :class:`semo_batch.cli_args.Number`)."""
     name = _option_name(exc)
-    cause = exc.__cause__
     if isinstance(exc, click_errors.MissingParameter):
         return f"missing {name}"
-    if isinstance(exc, click_errors.BadParameter) and cause is not None and hasattr(cause, "errors"):
-        first = cause.errors(include_url=False)[0]  # a pydantic ValidationError
-        words = _PYDANTIC_WORDS.get(first["type"])
-        if words is None:
-            inner = first.get("ctx", {}).get("error")
-            return f"{name}: {inner or first['msg'].removeprefix('Value error, ')}".rstrip(".")
-        return f"{name}: {first['input']!r} {words.format(**first.get('ctx', {}))}"
     if isinstance(exc, click_errors.BadParameter):
         return (f"{name}: {exc.message}" if name else exc.message).rstrip(".")
     message = exc.format_message().rstrip(".")

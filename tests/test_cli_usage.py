@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+import typer
+from typer._click.types import FloatParamType, IntParamType
 from typer.testing import CliRunner, Result
 
 from semo_batch import __version__
 from semo_batch.cli import app
+from semo_batch.cli_args import Number
 from semo_batch.console import EXIT_OK, EXIT_USAGE
 
 COMMANDS = ["featurize", "train", "evaluate", "predict", "run", "demo", "inspect", "report", "info", "compact"]
@@ -27,12 +30,16 @@ def invoke(*args: object, columns: int = 80) -> Result:
         (["featurize", "x", "--jobs", "-3"], "--jobs: '-3' is below 0 (see 'semo-batch featurize --help')"),
         (["evaluate", "--folds", "1"], "--folds: '1' is below 2 (see 'semo-batch evaluate --help')"),
         (["predict", "x", "--max-duration", "ten"], "--max-duration: 'ten' is not a number (see 'semo-batch predict --help')"),
+        (["featurize", "x", "--max-duration", "nan"], "--max-duration: 'nan' is not a number (see 'semo-batch featurize --help')"),
+        (["featurize", "x", "--channel-copies", "-1"], "--channel-copies: '-1' is below 0 (see 'semo-batch featurize --help')"),
+        (["train", "--seed", "1.5"], "--seed: '1.5' is not a whole number (see 'semo-batch train --help')"),
         (["featurize"], "missing INPUT (see 'semo-batch featurize --help')"),
         (["train", "--bogus"], "no such option: --bogus (see 'semo-batch train --help')"),
         (["featurize", "x", "--jobs"], "option '--jobs' requires an argument (see 'semo-batch --help')"),
         (["trian"], "no such command 'trian'. Did you mean 'train'? (see 'semo-batch --help')"),
     ],
-    ids=["enum", "not-int", "negative-jobs", "folds-below-2", "not-float", "missing-arg", "unknown-option",
+    ids=["enum", "not-int", "negative-jobs", "folds-below-2", "not-float", "not-finite", "negative-copies", "seed-not-int",
+         "missing-arg", "unknown-option",
          "option-without-value", "unknown-command"],
 )
 def test_usage_errors_are_one_line_in_our_words_and_exit_2(args: list[str], line: str) -> None:
@@ -47,6 +54,27 @@ def test_no_box_and_no_pydantic_wording_anywhere() -> None:
         err = invoke(*args).stderr
         assert not re.search(r"[╭│╰─]|Value error|Input should|valid integer", err), err
         assert len(err.splitlines()) == 1
+
+
+def test_every_number_option_has_its_errors_in_our_words() -> None:
+    """A number option typed by click's own int or float type would say click's words
+    ("'x' is not a valid integer"): each one is a :class:`semo_batch.cli_args.Number`."""
+    group = typer.main.get_command(app)
+    numbers = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        for param in command.params:
+            assert not isinstance(param.type, (IntParamType, FloatParamType)), (name, param.name)
+            if isinstance(param.type, Number):
+                numbers.append((name, param.name))
+    assert ("featurize", "jobs") in numbers and ("evaluate", "folds") in numbers and ("train", "seed") in numbers
+
+
+def test_a_number_accepts_what_it_should() -> None:
+    assert Number(int, 0).convert("3", None, None) == 3 and Number(int).convert(-2, None, None) == -2
+    assert Number(float, 0).convert("0", None, None) == 0.0 and Number(float).convert("1e3", None, None) == 1000.0
+    for bad in ("inf", "", "1,5"):
+        with pytest.raises(typer.BadParameter, match="is not a number"):
+            Number(float).convert(bad, None, None)
 
 
 def test_version() -> None:
