@@ -397,3 +397,21 @@ def test_compact_drops_superseded_rows(folders, tmp_path):
     finally:
         os.utime(clip, ns=(st.st_atime_ns, st.st_mtime_ns))  # the module's folders are shared
     assert_exit(invoke("compact", "--store", tmp_path / "nope"), EXIT_USAGE)
+
+
+def test_the_program_freezes_what_is_left_for_a_quick_exit_and_a_call_from_python_does_not(
+        folders: dict[str, Path]) -> None:
+    """Run as a program, the command freezes the objects alive at its end, so the interpreter's
+    last collections skip them; called from Python (a test, a notebook) it leaves the GC alone."""
+    import gc
+
+    before = gc.get_freeze_count()
+    assert invoke("info", "--store", str(folders["base"] / "no-store")).exit_code == EXIT_USAGE
+    assert invoke("--help").exit_code == EXIT_OK
+    assert gc.get_freeze_count() == before
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+            "sys.argv = ['semo-batch', '--version']\n"
+            "from semo_batch.cli import app\napp()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == EXIT_OK and out.stdout.endswith("frozen True\n"), out.stdout + out.stderr
