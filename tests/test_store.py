@@ -130,6 +130,21 @@ def test_parquet_metadata(filled):
     assert (info["feature_set"], info["fingerprint"], info["chunks"]) == ("emo", EMO.fingerprint(), 1)
 
 
+def test_chunk_encoding_split_floats_and_statistics_for_filtering(filled):
+    """Float features byte-stream-split (they compress), Snappy, statistics on the metadata
+    columns only: a reader can still skip chunks by path, actor or emotion."""
+    _, fs = filled
+    chunk = next(fs.dataset_dir(EMO).glob("*.parquet"))
+    group = pq.ParquetFile(chunk).metadata.row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    feature, path, actor = columns[names(EMO)[0]], columns["path"], columns["actor"]
+    assert "BYTE_STREAM_SPLIT" in feature.encodings and not feature.is_stats_set
+    assert path.is_stats_set and actor.is_stats_set and "BYTE_STREAM_SPLIT" not in path.encodings
+    assert {c.compression for c in columns.values()} == {"SNAPPY"}
+    first = pl.read_parquet(chunk).sort("path")["path"][0]
+    assert path.statistics.min == first
+
+
 def test_any_parquet_engine_reads_the_glob(filled):
     _, fs = filled
     df = pl.scan_parquet(f"{fs.path}/features/**/*.parquet").collect()
