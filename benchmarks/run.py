@@ -99,7 +99,8 @@ def run_sampled(
     RSS is summed over the process and all its descendants at each sample, so
     pages shared between workers count once per process (an upper bound).  CPU
     is the last sampled user + system time of every process seen (it misses at
-    most one sampling interval per process).
+    most one sampling interval per process).  The wall time is taken when the
+    process ends (a thread waits for it), not at the next sample.
     """
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, env=_USER_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -108,7 +109,16 @@ def run_sampled(
     out_chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True)
     reader.start()
-    while proc.poll() is None:
+    ended: list[float] = []
+    done = threading.Event()
+
+    def wait() -> None:
+        proc.wait()
+        ended.append(time.perf_counter())
+        done.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    while not done.is_set():
         total = 0
         try:
             procs = [proc, *proc.children(recursive=True)]
@@ -128,9 +138,10 @@ def run_sampled(
         if time.perf_counter() - t0 > timeout:
             proc.kill()
             break
-        time.sleep(interval)
-    rc = proc.wait()
-    wall = time.perf_counter() - t0
+        done.wait(interval)
+    done.wait()
+    rc = proc.returncode
+    wall = ended[0] - t0
     reader.join(timeout=5)
     text = b"".join(out_chunks).decode(errors="replace")
     return wall, sum(cpu_seen.values()), peak, largest, rc, text[-2000:]
