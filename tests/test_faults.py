@@ -74,9 +74,10 @@ def test_a_chunk_damaged_past_its_footer_is_found_when_read(chunked):
     held = len(_paths(chunks[0]))
     # Zero a data page of a feature column: the footer still reads, the column does not.
     md = pq.ParquetFile(chunks[0]).metadata
-    offset = md.row_group(0).column(md.num_columns - 1).data_page_offset
+    column = md.row_group(0).column(md.num_columns - 1)
+    offset, size = column.data_page_offset, column.total_compressed_size  # a few dozen bytes: the footer follows
     raw = bytearray(chunks[0].read_bytes())
-    raw[offset:offset + 64] = bytes(64)
+    raw[offset:offset + size] = bytes(size)
     chunks[0].write_bytes(bytes(raw))
     damaged = chunks[0].read_bytes()
     fs = FeatureStore(store)
