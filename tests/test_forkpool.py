@@ -195,9 +195,12 @@ _BLAS_PROBE = (
 )
 
 
+def _no_thread_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+
+
 def _blas_threads(before: str = "", **env: str) -> str:
-    clean = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    return subprocess.run([sys.executable, "-c", _BLAS_PROBE.format(before=before)], env={**clean, **env},
+    return subprocess.run([sys.executable, "-c", _BLAS_PROBE.format(before=before)], env={**_no_thread_settings(), **env},
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
@@ -216,6 +219,6 @@ def test_the_featurize_command_loads_numpy_with_one_blas_thread(tmp_path: Path) 
             "from threadpoolctl import threadpool_info\n"
             "print(os.environ.get('OPENBLAS_NUM_THREADS'),"
             " max(lib['num_threads'] for lib in threadpool_info() if lib['internal_api'] == 'openblas'))\n")
-    clean = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    out = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], env=_no_thread_settings(), capture_output=True, text=True,
+                         check=True)
     assert out.stdout.strip() == "1 1", out.stderr
