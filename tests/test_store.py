@@ -137,9 +137,10 @@ def test_chunk_encoding_split_floats_and_statistics_for_filtering(filled):
     chunk = next(fs.dataset_dir(EMO).glob("*.parquet"))
     group = pq.ParquetFile(chunk).metadata.row_group(0)
     columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
-    feature, path, actor = columns[names(EMO)[0]], columns["path"], columns["actor"]
+    feature, path, actor, augment = (columns[c] for c in (names(EMO)[0], "path", "actor", "augment"))
     assert "BYTE_STREAM_SPLIT" in feature.encodings and not feature.is_stats_set
-    assert path.is_stats_set and actor.is_stats_set and "BYTE_STREAM_SPLIT" not in path.encodings
+    for meta in (path, actor, augment):  # augment is a float, but a metadata column
+        assert meta.is_stats_set and "BYTE_STREAM_SPLIT" not in meta.encodings, meta.path_in_schema
     assert {c.compression for c in columns.values()} == {"SNAPPY"}
     first = pl.read_parquet(chunk).sort("path")["path"][0]
     assert path.statistics.min == first
