@@ -9,26 +9,29 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer._click.core import Context, Parameter
 from typer._click.types import ParamType
 
 from . import __version__
 from .choices import Backend
 from .console import call
 
+if TYPE_CHECKING:
+    from typer._click.core import Context, Parameter
+
 __all__ = ["Number", "flag", "run_options", "writable", "LOCAL_BACKEND", "BackendChoice", "Version", "Jobs", "MaxDur", "ModelDir", "Out", "Quiet",
            "Scheduler", "Seed", "Store", "Stores"]
 
 
 class Number(ParamType):
-    """A number option (``int``: a whole number), with its errors in our words:
-    ``'abc' is not a whole number``, ``'-3' is below 0``."""
+    """A number option (``int``: a whole number; a float must be finite), with its errors in
+    our words: ``'abc' is not a whole number``, ``'-3' is below 0``.  Every int or float
+    option takes it (a test checks), never click's own types and their wording."""
 
-    def __init__(self, kind: type[int] | type[float], minimum: int | None = None) -> None:
-        self.kind, self.minimum = kind, minimum
+    def __init__(self, kind: type[int] | type[float], minimum: int | None = None, maximum: int | None = None) -> None:
+        self.kind, self.minimum, self.maximum = kind, minimum, maximum
         self.name = "integer" if kind is int else "float"
 
     def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> int | float:
@@ -37,10 +40,12 @@ class Number(ParamType):
             number = value if isinstance(value, self.kind) else self.kind(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not {what}", param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not {what}", param, ctx)
+        if self.kind is float and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
         if self.minimum is not None and number < self.minimum:
             self.fail(f"{value!r} is below {self.minimum}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"{value!r} is above {self.maximum}", param, ctx)
         return number
 
 
@@ -60,7 +65,8 @@ LOCAL_BACKEND = Backend.local()
 BackendChoice = Annotated[Backend, typer.Option(help="Where per-file work runs: workers forked from this process (Linux), fresh worker interpreters (loky), or a Dask cluster.")]
 Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", help="Dask scheduler address (with --backend dask).")]
 Out = Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="File to write.")]
-Seed = Annotated[int, typer.Option(metavar="N", click_type=Number(int), help="Random seed (split and model).")]
+#: Seeds as numpy and scikit-learn take them.
+Seed = Annotated[int, typer.Option(metavar="N", click_type=Number(int, 0, 2**32 - 1), help="Random seed (split and model).")]
 
 
 def _print_version(value: bool) -> None:

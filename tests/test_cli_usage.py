@@ -30,15 +30,18 @@ def invoke(*args: object, columns: int = 80) -> Result:
         (["featurize", "x", "--jobs", "-3"], "--jobs: '-3' is below 0 (see 'semo-batch featurize --help')"),
         (["evaluate", "--folds", "1"], "--folds: '1' is below 2 (see 'semo-batch evaluate --help')"),
         (["predict", "x", "--max-duration", "ten"], "--max-duration: 'ten' is not a number (see 'semo-batch predict --help')"),
-        (["featurize", "x", "--max-duration", "nan"], "--max-duration: 'nan' is not a number (see 'semo-batch featurize --help')"),
+        (["featurize", "x", "--max-duration", "nan"], "--max-duration: 'nan' is not a finite number (see 'semo-batch featurize --help')"),
         (["featurize", "x", "--channel-copies", "-1"], "--channel-copies: '-1' is below 0 (see 'semo-batch featurize --help')"),
         (["train", "--seed", "1.5"], "--seed: '1.5' is not a whole number (see 'semo-batch train --help')"),
+        (["evaluate", "--seed", "-1"], "--seed: '-1' is below 0 (see 'semo-batch evaluate --help')"),
+        (["train", "--seed", str(2**32)], "--seed: '4294967296' is above 4294967295 (see 'semo-batch train --help')"),
         (["featurize"], "missing INPUT (see 'semo-batch featurize --help')"),
         (["train", "--bogus"], "no such option: --bogus (see 'semo-batch train --help')"),
         (["featurize", "x", "--jobs"], "option '--jobs' requires an argument (see 'semo-batch --help')"),
         (["trian"], "no such command 'trian'. Did you mean 'train'? (see 'semo-batch --help')"),
     ],
     ids=["enum", "not-int", "negative-jobs", "folds-below-2", "not-float", "not-finite", "negative-copies", "seed-not-int",
+         "seed-negative", "seed-too-big",
          "missing-arg", "unknown-option",
          "option-without-value", "unknown-command"],
 )
@@ -72,9 +75,17 @@ def test_every_number_option_has_its_errors_in_our_words() -> None:
 def test_a_number_accepts_what_it_should() -> None:
     assert Number(int, 0).convert("3", None, None) == 3 and Number(int).convert(-2, None, None) == -2
     assert Number(float, 0).convert("0", None, None) == 0.0 and Number(float).convert("1e3", None, None) == 1000.0
-    for bad in ("inf", "", "1,5"):
+    for bad in ("", "1,5", "ten"):
         with pytest.raises(typer.BadParameter, match="is not a number"):
             Number(float).convert(bad, None, None)
+    with pytest.raises(typer.BadParameter, match="'-inf' is not a finite number"):
+        Number(float).convert("-inf", None, None)
+    huge = "1" * 400  # past any float: a whole number still, no OverflowError
+    assert Number(int).convert(huge, None, None) == int(huge)
+    with pytest.raises(typer.BadParameter, match="is above 9"):
+        Number(int, 0, 9).convert(huge, None, None)
+    with pytest.raises(typer.BadParameter, match="is below 0"):
+        Number(int, 0).convert("-" + huge, None, None)
 
 
 def test_version() -> None:
