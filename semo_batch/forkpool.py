@@ -55,6 +55,8 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "B
 def single_blas_thread() -> None:
     """Have numpy's OpenBLAS start no threads in this process: call it before numpy is
     imported (after, it changes nothing); an ``OPENBLAS_NUM_THREADS`` of the user's stays.
+    It sets that variable for the rest of the process and the processes it starts, so it is
+    for a program's entry point (the featurize command), not for library code.
 
     For the parent of a batch: it does no linear algebra, and every row is computed with
     one BLAS thread (a worker's, or this process's under ``threadpool_limits(1)`` with one
