@@ -113,9 +113,11 @@ def run_sampled(
     done = threading.Event()
 
     def wait() -> None:
-        proc.wait()
-        ended.append(time.perf_counter())
-        done.set()
+        try:
+            proc.wait()
+        finally:
+            ended.append(time.perf_counter())
+            done.set()
 
     threading.Thread(target=wait, daemon=True).start()
     while not done.is_set():
