@@ -31,7 +31,7 @@ def _main(version: opts.Version = False) -> None:
 
 @app.command()
 def featurize(
-    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT", help="Folders (walked recursively) or files.")],
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT", help="Folders (walked recursively) or files, one or more.")],
     store: opts.Store = DEFAULT_STORE,
     jobs: opts.Jobs = 0,
     feature_set: Annotated[FeatureSet, typer.Option(help="Feature set.")] = FeatureSet.EMO,
@@ -142,7 +142,7 @@ def evaluate(
 
 @app.command()
 def predict(
-    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT", help="Audio files, or folders of them (any names).")],
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT", help="Audio files, or folders of them (any names), one or more.")],
     model_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Model folder (default: ./semo-model, else the bundled one).")] = None,
     output: opts.Out = Path("predictions.csv"),
     jobs: opts.Jobs = 0,
