@@ -181,7 +181,7 @@ def ordered_map(
     import multiprocessing
     from multiprocessing.connection import wait
 
-    for module in preload:
+    for module in ("threadpoolctl", *preload):  # threadpoolctl: each worker's start (_start_worker)
         importlib.import_module(module)
     chunks = enumerate(_tasks(items, chunk, workers * in_flight))  # (task id, items)
     ctx = multiprocessing.get_context("fork")

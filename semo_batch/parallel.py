@@ -130,19 +130,18 @@ def map_files(
     yield from _local_map(task, files, n_jobs, options.backend, chunk=chunk, in_flight=4)
 
 
-#: What a worker imports on first use (numpy.fft for the signal code, threadpoolctl to keep
-#: it to one thread); a fork backend's parent imports them once, before the workers fork.
-_FIRST_USE = ("numpy.fft", "threadpoolctl")
+#: What a worker imports on first use (numpy.fft: the signal code's filter banks and F0
+#: window); a fork backend's parent imports it once, before the workers fork.
+_FIRST_USE = ("numpy.fft",)
 
 
 def _local_map(fn: Callable[[T], R], items: Sequence[T], n_jobs: int, backend: Backend, *, chunk: int,
-               in_flight: int, preload: tuple[str, ...] = _FIRST_USE) -> Iterator[R]:
-    """``fn`` over ``items`` on ``n_jobs`` local workers of ``backend`` (``fork`` or ``loky``), in order;
-    ``preload``: modules the work imports on first use (imported before a fork, not in each worker)."""
+               in_flight: int) -> Iterator[R]:
+    """``fn`` over ``items`` on ``n_jobs`` local workers of ``backend`` (``fork`` or ``loky``), in order."""
     if backend is Backend.FORK:
         from .forkpool import ordered_map
 
-        yield from ordered_map(fn, items, workers=n_jobs, chunk=chunk, in_flight=in_flight, preload=preload)
+        yield from ordered_map(fn, items, workers=n_jobs, chunk=chunk, in_flight=in_flight, preload=_FIRST_USE)
         return
     import joblib
 
@@ -197,6 +196,4 @@ def map_recordings(
                 yield run_recording(f.path, config, params, options.max_duration, worker=False)
         return
     task = functools.partial(run_recording, config=config, params=params, max_duration=options.max_duration)
-    # The voice detector's autocorrelation uses scipy.fft (not on the clips' path).
-    yield from _local_map(task, [f.path for f in files], n_jobs, options.backend, chunk=1, in_flight=2,
-                          preload=(*_FIRST_USE, "scipy.fft"))
+    yield from _local_map(task, [f.path for f in files], n_jobs, options.backend, chunk=1, in_flight=2)

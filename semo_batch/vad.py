@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .features import fft
+
 __all__ = ["FRAME_SECONDS", "HOP_SECONDS", "BLOCK", "Cutter", "frames", "geometry", "frame_stats", "block_floor",
            "noise_floor", "floor_reach", "speech_mask", "mask_reach"]
 
@@ -45,23 +47,21 @@ def frame_stats(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
         shifted by 2.5-16 ms, in [-1, 1] (about 1 for a steady vowel; white noise stays under
         0.3, pink noise passes 0.5 on about 1% of frames, never 5 in a row).
     """
-    import scipy.fft  # on first use: a batch's parent process never transforms a signal
-
     length, hop = geometry(sr)
     lo, hi = (round(s * sr) for s in _LAGS)
     n = 0 if len(y) < length else 1 + (len(y) - length) // hop
     energy, peak = np.empty(n), np.empty(n)
     if n == 0:
         return energy, peak
-    nfft = scipy.fft.next_fast_len(length + hi, real=True)
+    nfft = fft.next_fast_len(length + hi)
     view = np.lib.stride_tricks.sliding_window_view(y, length)[::hop]
     lags = np.arange(lo, hi + 1)
     for i in range(0, n, 2048):  # batches keep the temporaries to a few MB
         f = view[i:i + 2048].astype(np.float64)
         energy[i:i + len(f)] = 10.0 * np.log10(np.mean(f * f, axis=1) + 1e-10)
         d = f - f.mean(axis=1, keepdims=True)
-        spec = scipy.fft.rfft(d, nfft, axis=1)
-        r = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, nfft, axis=1)[:, lo:hi + 1]
+        spec = fft.rfft(d, nfft)
+        r = fft.irfft(spec.real ** 2 + spec.imag ** 2, nfft)[:, lo:hi + 1]
         c = np.concatenate([np.zeros((len(d), 1)), np.cumsum(d * d, axis=1)], axis=1)
         m = d.shape[1]
         # Energies of the two overlapping parts at each lag: a correlation, not a covariance.

@@ -1,4 +1,4 @@
-"""The transforms the feature code needs (real FFT, DCT-I), straight from scipy's pocketfft.
+"""The transforms the signal code needs (real FFT and its inverse, DCT-I), straight from scipy's pocketfft.
 
 ``import scipy.fft`` costs about 95 ms of one core (it pulls in scipy.special,
 array_api_compat and through it numpy.f2py), paid once per batch before its workers
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dct1", "rfft", "uses_pocketfft_directly"]
+__all__ = ["dct1", "irfft", "next_fast_len", "rfft", "uses_pocketfft_directly"]
 
 
 def _load_binding() -> ModuleType | None:
@@ -40,8 +40,9 @@ def _load_binding() -> ModuleType | None:
         module = importlib.util.module_from_spec(binding_spec)
         binding_spec.loader.exec_module(module)
         probe = np.arange(4.0)  # the calls below must be the ones this scipy's binding takes
-        module.r2c(probe, (0,), True, 0, None, 1)
+        module.c2r(module.r2c(probe, (0,), True, 0, None, 1), (0,), 4, False, 2, None, 1)
         module.dct(probe, 1, (0,), 0, None, 1, None)
+        module.good_size(5, True)
         return module
     except Exception:  # any surprise: scipy.fft does the work instead
         return None
@@ -55,13 +56,47 @@ def uses_pocketfft_directly() -> bool:
     return _BINDING is not None
 
 
-def rfft(x: np.ndarray, *, overwrite_x: bool = False) -> np.ndarray:
-    """``scipy.fft.rfft(x, axis=-1, overwrite_x=overwrite_x)``: float32 stays single precision."""
+def rfft(x: np.ndarray, n: int | None = None) -> np.ndarray:
+    """``scipy.fft.rfft(x, n, axis=-1)``: float32 stays single precision; ``n`` pads the last
+    axis with zeros or cuts it."""
     if _BINDING is None:
         import scipy.fft
 
-        return scipy.fft.rfft(x, axis=-1, overwrite_x=overwrite_x)
-    return _BINDING.r2c(_real_input(x), (x.ndim - 1,), True, 0, None, 1)  # type: ignore[no-any-return]
+        return scipy.fft.rfft(x, n, axis=-1)
+    a = _real_input(x)
+    return _BINDING.r2c(_fit(a, n), (a.ndim - 1,), True, 0, None, 1)  # type: ignore[no-any-return]
+
+
+def irfft(x: np.ndarray, n: int) -> np.ndarray:
+    """``scipy.fft.irfft(x, n, axis=-1)``: the real signal of ``n`` points whose spectrum is ``x``."""
+    if _BINDING is None:
+        import scipy.fft
+
+        return scipy.fft.irfft(x, n, axis=-1)
+    a = np.asarray(x)
+    a = a + 0j if a.dtype.kind != "c" else np.asarray(a, a.dtype.newbyteorder("="))
+    return _BINDING.c2r(_fit(a, n // 2 + 1), (a.ndim - 1,), n, False, 2, None, 1)  # type: ignore[no-any-return]
+
+
+def next_fast_len(n: int) -> int:
+    """``scipy.fft.next_fast_len(n, real=True)``: the smallest length >= ``n`` that pocketfft
+    transforms fast."""
+    if _BINDING is None:
+        import scipy.fft
+
+        return int(scipy.fft.next_fast_len(n, real=True))
+    return int(_BINDING.good_size(n, True))
+
+
+def _fit(a: np.ndarray, n: int | None) -> np.ndarray:
+    """``a`` with its last axis cut or zero-padded to ``n`` points, as scipy.fft does."""
+    if n is None or n == a.shape[-1]:
+        return a
+    if n < a.shape[-1]:
+        return a[..., :n]
+    out = np.zeros((*a.shape[:-1], n), dtype=a.dtype)
+    out[..., : a.shape[-1]] = a
+    return out
 
 
 def dct1(x: np.ndarray, *, overwrite_x: bool = False) -> np.ndarray:

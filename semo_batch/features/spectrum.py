@@ -77,7 +77,7 @@ def stft(y: np.ndarray, config: FeatureConfig) -> Spectrum:
     )
     window = hann_window(win_length=config.win_length, n_fft=config.n_fft)
     # scipy's pocketfft keeps float32 single precision (numpy's is 3x slower here).
-    spec = fft.rfft(frames * window, overwrite_x=True)
+    spec = fft.rfft(frames * window)
     magnitude = np.abs(spec).astype(np.float32, copy=False)
     power = np.square(magnitude)
     np.maximum(power, _POWER_FLOOR, out=power)
