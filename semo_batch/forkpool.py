@@ -34,9 +34,10 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # multiprocessing loads when a pool starts, not with every command's import
+    from multiprocessing.connection import Connection
 
 __all__ = ["FORK_AVAILABLE", "RemoteTraceback", "ordered_map", "single_blas_thread"]
 
@@ -226,6 +227,8 @@ def ordered_map(
                 try:
                     task_id, ok, payload = conns[w].recv()
                 except (EOFError, OSError):
+                    from concurrent.futures.process import BrokenProcessPool
+
                     procs[w].join(timeout=5)
                     raise BrokenProcessPool(
                         f"a worker process died (exit code {procs[w].exitcode}) while running a task"
