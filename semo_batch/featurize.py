@@ -27,7 +27,7 @@ from .options import RunOptions
 from .parallel import map_files, map_recordings, stop_workers
 from .paths import DEFAULT_STORE
 from .segment import SegmentParams, parse_segmenting, segmented, segmenting_of
-from .store import ROW_COLUMNS, FeatureStore, row_table
+from .store import FAILURE_SCHEMA, ROW_COLUMNS, FeatureStore, row_table
 
 __all__ = ["FeaturizeSummary", "Labeller", "featurize", "parse_factors", "rows_table", "failures_table"]
 
@@ -192,10 +192,9 @@ def _plan(files: Sequence[AudioFile], wanted: Sequence[tuple[float, str]], have:
 def failures_table(results: Sequence[FileResult]) -> pa.Table:
     """The failed results: file, size, modification time and the one-line reason."""
     bad = [r for r in results if r.error is not None]
-    names = {k: pa.array([printable_path(getattr(r.file, k)) for r in bad], pa.string()) for k in ("path", "relpath", "root")}
-    return pa.table({**names, "size": pa.array([r.size for r in bad], pa.int64()),
-                     "mtime_ns": pa.array([r.mtime_ns for r in bad], pa.int64()),
-                     "reason": pa.array([r.error for r in bad], pa.string())})
+    columns: dict[str, list[Any]] = {k: [printable_path(getattr(r.file, k)) for r in bad] for k in ("path", "relpath", "root")}
+    columns.update(size=[r.size for r in bad], mtime_ns=[r.mtime_ns for r in bad], reason=[r.error for r in bad])
+    return row_table(columns, FAILURE_SCHEMA, list(columns))
 
 
 def featurize(

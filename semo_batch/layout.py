@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,8 @@ FAILURE_SCHEMA = pa.schema(
     + [META_SCHEMA.field(c) for c in STAMPS]
 )
 FAILURE_COLUMNS: tuple[str, ...] = tuple(FAILURE_SCHEMA.names)
+#: Every column that is not a feature, in feature and failure chunks alike.
+_METADATA = frozenset(META_COLUMNS) | frozenset(FAILURE_COLUMNS)
 #: A file's row and each of its copies: the newest row per key is current, older ones are superseded.
 ROW_KEY: tuple[str, ...] = ("path", "augment", "channel")
 
@@ -151,8 +153,10 @@ def stamped(table: pa.Table, schema: pa.Schema, stamps: dict[str, Any]) -> pa.Ta
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def row_table(columns: dict[str, Sequence[Any]]) -> pa.Table:
-    """A writer's :data:`ROW_COLUMNS` (Python values) as a table in the store's types.
+def row_table(columns: Mapping[str, Sequence[Any]], schema: pa.Schema = META_SCHEMA,
+              names: Sequence[str] = ROW_COLUMNS) -> pa.Table:
+    """A writer's columns ``names`` (Python values; default :data:`ROW_COLUMNS`) as a table
+    in ``schema``'s types (default the feature rows'; :data:`FAILURE_SCHEMA` for failures).
 
     Typed as they are built, the columns need no cast in :func:`stamped` (whose first
     cast imports pyarrow.compute: 20 ms of a batch's parent).  Values that do not take
@@ -160,12 +164,12 @@ def row_table(columns: dict[str, Sequence[Any]]) -> pa.Table:
     not fit.
     """
     arrays = []
-    for name in ROW_COLUMNS:
+    for name in names:
         try:
-            arrays.append(pa.array(columns[name], META_SCHEMA.field(name).type))
+            arrays.append(pa.array(columns[name], schema.field(name).type))
         except (pa.ArrowException, OverflowError):
             arrays.append(pa.array(columns[name]))
-    return pa.Table.from_arrays(arrays, names=list(ROW_COLUMNS))
+    return pa.Table.from_arrays(arrays, names=list(names))
 
 
 #: Lock descriptors this process holds.  A process forked from this one (a ``fork`` backend
@@ -245,10 +249,10 @@ def _chunk_encoding(schema: pa.Schema) -> dict[str, Any]:
     the ones a reader filters on.  A 256-row emo chunk, against zstd with every column's
     statistics: written in 7.4 ms instead of 12.4, 775 kB instead of 833, read in 11.8 ms
     instead of 13.4 (LZ4: 752 kB, read in 10.3 ms)."""
-    meta = set(META_COLUMNS) | set(FAILURE_COLUMNS)
-    features = [f.name for f in schema if f.name not in meta and pa.types.is_floating(f.type)]
+    features = [name for name, type_ in zip(schema.names, schema.types)
+                if name not in _METADATA and pa.types.is_floating(type_)]
     return {"compression": "snappy", "use_dictionary": False, "use_byte_stream_split": features,
-            "write_statistics": [name for name in schema.names if name in meta]}
+            "write_statistics": [name for name in schema.names if name in _METADATA]}
 
 
 def write_chunk(table: pa.Table, final: Path) -> None:

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["FeatureStore", "StoreSummary", "DatasetSummary", "META_COLUMNS", "ROW_COLUMNS", "FAILURE_COLUMNS",
-           "row_table"]
+           "FAILURE_SCHEMA", "row_table"]
 
 
 def _now() -> _dt.datetime:
