@@ -63,8 +63,11 @@ marks["cpu"] = {"parent": t.user + t.system, "workers": t.children_user + t.chil
 print("MARKS " + json.dumps(marks), file=sys.stderr)
 """
 
-_STAGES = ("cli imported", "arguments parsed", "feature code imported", "folders walked", "workers forked",
-           "command returned")
+#: The marks in the order they are reached, and what ends at each.
+_STAGES = (("cli imported", "import the CLI"), ("arguments parsed", "typer: parse the arguments"),
+           ("feature code imported", "import the feature code (numpy, pyarrow, ...)"),
+           ("folders walked", "walk the folders"), ("workers forked", "open the store, plan, fork the workers"),
+           ("command returned", "the run"))
 
 
 def one_run(tree: str, feature_set: str, jobs: int) -> dict:
@@ -88,11 +91,8 @@ def one_run(tree: str, feature_set: str, jobs: int) -> dict:
 def report(marks: dict, n_files: int) -> str:
     rows = [("interpreter start-up", marks["start"] - marks["launched"])]
     prev = marks["start"]
-    names = {"cli imported": "import the CLI", "feature code imported": "import the feature code (numpy, pyarrow, ...)",
-             "arguments parsed": "typer: parse the arguments", "folders walked": "walk the folders",
-             "workers forked": "open the store, plan, fork the workers", "command returned": "the run"}
-    for stage in _STAGES:
-        rows.append((names[stage], marks[stage] - prev))
+    for stage, name in _STAGES:
+        rows.append((name, marks[stage] - prev))
         prev = marks[stage]
     rows.append(("interpreter exit", marks["exited"] - prev))
     total = marks["exited"] - marks["launched"]

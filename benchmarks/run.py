@@ -15,8 +15,8 @@ Fresh-process items: ``semo-batch featurize`` over all files with ``--jobs 2``
 for ``emo``, ``seed`` and ``whisper`` (wall time including interpreter start-up,
 best of ``--fresh-rounds`` runs, since one run on a shared machine varies by 10-15 %;
 ``python -c`` calling the library when the CLI is not there yet), the peak resident
-memory of its whole process tree (parent, loky workers, resource tracker; sampled
-with psutil every 50 ms) and of its largest process, at N files and, for ``emo``
+memory of its whole process tree (the command and its workers; sampled with psutil
+every 50 ms) and of its largest process, at N files and, for ``emo``
 and ``whisper``, at 10 x N files (ten hard-linked copies of the folder under one
 root, so every path differs), and ``semo-batch --help``.
 """
@@ -110,17 +110,16 @@ def run_sampled(
     reader = threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True)
     reader.start()
     ended: list[float] = []
-    done = threading.Event()
 
     def wait() -> None:
         try:
             proc.wait()
         finally:
             ended.append(time.perf_counter())
-            done.set()
 
-    threading.Thread(target=wait, daemon=True).start()
-    while not done.is_set():
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    while waiter.is_alive():
         total = 0
         try:
             procs = [proc, *proc.children(recursive=True)]
@@ -140,8 +139,8 @@ def run_sampled(
         if time.perf_counter() - t0 > timeout:
             proc.kill()
             break
-        done.wait(interval)
-    done.wait()
+        waiter.join(interval)
+    waiter.join()
     rc = proc.returncode
     wall = ended[0] - t0
     reader.join(timeout=5)

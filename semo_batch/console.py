@@ -153,16 +153,6 @@ def show_library_warnings() -> None:
         logger.propagate = False
 
 
-def _ending() -> None:
-    """The command is done and the process ends: what is alive now stays alive until then, so
-    the interpreter's last garbage collections need not walk it (its exit after a featurize
-    run with numpy and pyarrow loaded: 28 -> 12 ms; `semo-batch --help`: 72 -> 64 ms in all).
-    The price: no object alive now is finalized by the collector, so whatever must be flushed
-    has to be closed by the command itself (files and the store are) or by an atexit handler
-    (those still run)."""
-    gc.freeze()
-
-
 class OneLineErrors(TyperGroup):
     """The command group, run so that usage errors and interrupts print one line, never a box."""
 
@@ -182,5 +172,10 @@ class OneLineErrors(TyperGroup):
             typer.echo(f"{PROG}: error: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         if args is None:  # the program itself (arguments from sys.argv), not a call from Python
-            _ending()
+            # The process ends now: what is alive stays alive until then, so the interpreter's
+            # last collections need not walk it (featurize's exit with numpy and pyarrow loaded:
+            # 28 -> 12 ms; `semo-batch --help`: 72 -> 64 ms in all).  The price: nothing alive
+            # now is finalized by the collector, so a command closes what must be flushed itself
+            # (files and the store are closed by now); atexit handlers still run.
+            gc.freeze()
         sys.exit(code if isinstance(code, int) else EXIT_OK)
