@@ -12,7 +12,7 @@ the caller stops reading.
 
 Fork copies only the calling thread, and a worker inherits everything else this process
 holds.  What a worker must not keep is dealt with where it lives: the store's write lock
-(closed in the child, :mod:`semo_batch.layout`) and a Whisper model loaded here, whose
+(closed in the child, :mod:`semo_batch.store_lock`) and a Whisper model loaded here, whose
 threads stay behind (forgotten in the child, :mod:`semo_batch.encoder`).  The other threads
 (numpy's OpenBLAS pool, Arrow's, polars', TensorFlow's) do not run in a worker; the
 libraries the workers use (glibc's allocator, OpenBLAS) reset their locks across fork, and

@@ -46,13 +46,12 @@ from .layout import (
     ChunkGuard,
     feature_schema,
     newest_rows,
-    release_lock,
     row_counts,
     row_table,
     stamped,
-    take_lock,
     write_chunk,
 )
+from .store_lock import release_lock, take_lock
 from .store_summary import DatasetSummary, StoreSummary
 
 if TYPE_CHECKING:
@@ -111,7 +110,7 @@ class FeatureStore:
 
     def lock(self) -> None:
         """Take the store's write lock (released when the process ends, even by SIGKILL), and
-        remove what a writer killed before left (see :func:`~semo_batch.layout.take_lock`).
+        remove what a writer killed before left (see :func:`~semo_batch.store_lock.take_lock`).
 
         Raises:
             StoreLockedError: another process holds it.
